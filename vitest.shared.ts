@@ -1,0 +1,28 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { defineConfig } from 'vitest/config';
+
+const workspaceRoot = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * One Vitest config for every package: sources are resolved through the
+ * `@bijective/source` export condition (no build step inside the repo), and
+ * each run writes a JSON report that `scripts/test.mjs` sums up.
+ */
+export function defineProjectConfig(configUrl: string, overrides: { testTimeout?: number } = {}) {
+  const projectRoot = dirname(fileURLToPath(configUrl));
+  const { name } = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { name: string };
+  const projectName = name.replace(/^@bijective\//, '');
+  return defineConfig({
+    resolve: { conditions: ['@bijective/source'] },
+    ssr: { resolve: { conditions: ['@bijective/source'] } },
+    test: {
+      include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+      testTimeout: overrides.testTimeout ?? 60_000,
+      hookTimeout: 120_000,
+      reporters: ['default', 'json'],
+      outputFile: { json: join(workspaceRoot, 'test-results', `${projectName}.json`) },
+    },
+  });
+}
