@@ -1,0 +1,138 @@
+import { Rng } from '../random.js';
+import { formatShape, sizeOf } from '../tensor.js';
+import type { LayerDef, ParamDecl } from '../layers/layer.js';
+import { layerRegistry } from '../layers/registry.js';
+import { SpecError, intArray, num, object, type Obj } from './fields.js';
+
+export const FLOW_SPEC_VERSION = 1;
+
+/** A layer's spec: its `type` plus the fields its family documents. */
+export interface LayerSpec {
+  type: string;
+  [field: string]: unknown;
+}
+
+/** A flow, as JSON: the event shape (without batch) and the layers, data side first. */
+export interface FlowSpec {
+  version: number;
+  /** `[D]` for vectors, `[C, H, W]` for images. */
+  event: number[];
+  layers: LayerSpec[];
+  name?: string;
+}
+
+/** A named float32 parameter. */
+export interface ParamTensor {
+  data: Float32Array;
+  shape: number[];
+}
+
+export interface ResolvedLayer {
+  readonly def: LayerDef;
+  readonly spec: LayerSpec;
+  readonly inShape: number[];
+  readonly outShape: number[];
+  /** Parameter-name prefix: `layers.<i>`. */
+  readonly prefix: string;
+}
+
+export interface Flow {
+  /** The spec with every default filled in. */
+  readonly spec: FlowSpec;
+  readonly layers: readonly ResolvedLayer[];
+  /** Every parameter, by full name (`layers.3.conditioner.w0`). */
+  readonly params: Record<string, ParamTensor>;
+  readonly paramDecls: Readonly<Record<string, ParamDecl>>;
+  /** Event size D (number of values per example). */
+  readonly dim: number;
+}
+
+function parseLayers(raw: unknown): { spec: FlowSpec; layers: ResolvedLayer[] } {
+  const o = object(raw, 'spec');
+  const version = num(o, 'version', 'spec', { int: true, default: FLOW_SPEC_VERSION });
+  if (version !== FLOW_SPEC_VERSION) throw new SpecError('spec.version', `unsupported version ${version}; this library reads version ${FLOW_SPEC_VERSION}`);
+  const event = intArray(o, 'event', 'spec', { min: 1, minLength: 1 });
+  if (event.length !== 1 && event.length !== 3) throw new SpecError('spec.event', `expected [D] or [C, H, W], got ${formatShape(event)}`);
+  if (!Array.isArray(o.layers) || o.layers.length === 0) throw new SpecError('spec.layers', 'expected a non-empty array of layer specs');
+  for (const k of Object.keys(o)) {
+    if (!['version', 'event', 'layers', 'name'].includes(k)) throw new SpecError(`spec.${k}`, 'unknown field; expected version, event, layers, name');
+  }
+  if (o.name !== undefined && typeof o.name !== 'string') throw new SpecError('spec.name', 'expected a string');
+  const layers: ResolvedLayer[] = [];
+  let shape = event;
+  o.layers.forEach((rawLayer: unknown, i: number) => {
+    const path = `spec.layers[${i}]`;
+    const lo: Obj = object(rawLayer, path);
+    const def = typeof lo.type === 'string' ? layerRegistry.get(lo.type) : undefined;
+    if (!def) {
+      throw new SpecError(`${path}.type`, `unknown layer type ${JSON.stringify(lo.type)}; known: ${[...layerRegistry.keys()].join(', ')}`);
+    }
+    const spec = def.parse(lo, path, shape) as LayerSpec;
+    const outShape = def.outShape(spec, shape);
+    layers.push({ def: def as LayerDef, spec, inShape: shape, outShape, prefix: `layers.${i}` });
+    shape = outShape;
+  });
+  const spec: FlowSpec = { version, event, layers: layers.map((l) => l.spec), ...(o.name !== undefined ? { name: o.name as string } : {}) };
+  return { spec, layers };
+}
+
+/** A 32-bit hash of a string with a seed (FNV-1a mixed), so each parameter has its own stream. */
+function hashSeed(seed: number, name: string): number {
+  let h = (0x811c9dc5 ^ Math.trunc(seed)) >>> 0;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+function collectDecls(layers: readonly ResolvedLayer[]): Record<string, ParamDecl> {
+  const decls: Record<string, ParamDecl> = {};
+  for (const l of layers) {
+    for (const [local, d] of Object.entries(l.def.params(l.spec, l.inShape))) decls[`${l.prefix}.${local}`] = d;
+  }
+  return decls;
+}
+
+/**
+ * Validates `spec` (unknown layer type, bad field, impossible shape: an error naming the
+ * path in the spec) and initialises every parameter deterministically from `seed`.
+ */
+export function createFlow(spec: FlowSpec | Record<string, unknown>, options: { seed?: number } = {}): Flow {
+  const seed = options.seed ?? 0;
+  const parsed = parseLayers(spec);
+  const paramDecls = collectDecls(parsed.layers);
+  const params: Record<string, ParamTensor> = {};
+  for (const [name, d] of Object.entries(paramDecls)) {
+    const values = d.init(new Rng(hashSeed(seed, name)));
+    if (values.length !== sizeOf(d.shape)) throw new Error(`init of ${name} gave ${values.length} values for shape ${formatShape(d.shape)}`);
+    params[name] = { data: Float32Array.from(values), shape: [...d.shape] };
+  }
+  return { spec: parsed.spec, layers: parsed.layers, params, paramDecls, dim: sizeOf(parsed.spec.event) };
+}
+
+/** Rebuilds a flow from a spec and saved parameters; every declared parameter must be present with its shape. */
+export function flowFromParams(spec: FlowSpec | Record<string, unknown>, params: Record<string, ParamTensor>): Flow {
+  const parsed = parseLayers(spec);
+  const paramDecls = collectDecls(parsed.layers);
+  const out: Record<string, ParamTensor> = {};
+  for (const [name, d] of Object.entries(paramDecls)) {
+    const p = params[name];
+    if (!p) throw new Error(`parameter '${name}' is missing (the spec declares it with shape ${formatShape(d.shape)})`);
+    if (formatShape(p.shape) !== formatShape(d.shape) || p.data.length !== sizeOf(d.shape)) {
+      throw new Error(`parameter '${name}' has shape ${formatShape(p.shape)}, the spec declares ${formatShape(d.shape)}`);
+    }
+    out[name] = { data: Float32Array.from(p.data), shape: [...p.shape] };
+  }
+  const extra = Object.keys(params).filter((k) => !(k in paramDecls));
+  if (extra.length) throw new Error(`parameters not declared by the spec: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', ...' : ''}`);
+  return { spec: parsed.spec, layers: parsed.layers, params: out, paramDecls, dim: sizeOf(parsed.spec.event) };
+}
+
+/** A deep copy with independent parameter arrays. */
+export function cloneFlow(flow: Flow): Flow {
+  return flowFromParams(flow.spec, flow.params);
+}
+
+export function countParams(flow: Flow, trainableOnly = true): number {
+  let n = 0;
+  for (const [name, d] of Object.entries(flow.paramDecls)) if (!trainableOnly || d.trainable !== false) n += flow.params[name]!.data.length;
+  return n;
+}

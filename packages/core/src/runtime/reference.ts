@@ -1,0 +1,64 @@
+import type { Flow } from '../flow/flow.js';
+import { DENSITY_OUTPUTS, SAMPLE_OUTPUTS, traceFlow } from '../flow/trace.js';
+import type { Graph } from '../graph/graph.js';
+import { runGraph } from '../reference/interpreter.js';
+import type { RefTensor } from '../reference/kernels.js';
+import type { Tensor } from '../tensor.js';
+import { checkInput, sampleNoise } from './check.js';
+import type { FlowRuntime } from './types.js';
+
+/** Parameters of a flow as float64 reference tensors. */
+export function referenceParams(flow: Flow): Record<string, RefTensor> {
+  const out: Record<string, RefTensor> = {};
+  for (const [k, p] of Object.entries(flow.params)) out[k] = { data: Float64Array.from(p.data), shape: p.shape };
+  return out;
+}
+
+function toRef(t: Tensor): RefTensor {
+  return { data: t.data instanceof Float64Array ? t.data : Float64Array.from(t.data), shape: t.shape };
+}
+
+/** Runs a traced graph of `flow` on the reference interpreter. */
+export function runReference(flow: Flow, graph: Graph, inputs: Record<string, Tensor>): Record<string, RefTensor> {
+  const refInputs: Record<string, RefTensor> = {};
+  let batch = 1;
+  for (const [k, t] of Object.entries(inputs)) {
+    refInputs[k] = toRef(t);
+    batch = t.shape[0]!;
+  }
+  return runGraph(graph, { params: referenceParams(flow), inputs: refInputs, batch });
+}
+
+/**
+ * The oracle: the flow's graphs run by the plain-TypeScript float64 interpreter.
+ * Parameters are read at each call, so training updates show up.
+ */
+export function referenceRuntime(flow: Flow): FlowRuntime {
+  let density: Graph | undefined;
+  let sample: Graph | undefined;
+  const densityGraph = () => (density ??= traceFlow(flow, 'density'));
+  const sampleGraph = () => (sample ??= traceFlow(flow, 'sample'));
+  const event = flow.spec.event;
+  const toTensor = (t: RefTensor): Tensor => ({ data: t.data, shape: [...t.shape] });
+  const decode = async (z: Tensor) => {
+    checkInput('decode: z', z, event);
+    return toTensor(runReference(flow, sampleGraph(), { z })[SAMPLE_OUTPUTS.x]!);
+  };
+  return {
+    engine: 'reference',
+    async logProb(x) {
+      checkInput('logProb: x', x, event);
+      return runReference(flow, densityGraph(), { x })[DENSITY_OUTPUTS.logProb]!.data;
+    },
+    async encode(x) {
+      checkInput('encode: x', x, event);
+      const out = runReference(flow, densityGraph(), { x });
+      return { z: toTensor(out[DENSITY_OUTPUTS.z]!), logDet: out[DENSITY_OUTPUTS.logDet]!.data };
+    },
+    decode,
+    async sample(options) {
+      return decode(sampleNoise(options, event));
+    },
+    async dispose() {},
+  };
+}

@@ -1,0 +1,23 @@
+import type { Tensor } from '../tensor.js';
+
+export interface SampleOptions {
+  n: number;
+  /** Scales the base noise (default 1). */
+  temperature?: number;
+  /** Seed of core's noise generator (default 0): the same seed gives the same sample on every engine. */
+  seed?: number;
+}
+
+/** The face every engine offers. */
+export interface FlowRuntime {
+  /** Which engine runs: 'reference', 'tfjs-wasm', 'ort-node-cpu', ... */
+  readonly engine: string;
+  /** log p(x) in nats, one per example. */
+  logProb(x: Tensor): Promise<Float32Array | Float64Array>;
+  /** z = f(x) (same shape as x, multi-scale pieces in the canonical layout) and log|det ∂z/∂x|. */
+  encode(x: Tensor): Promise<{ z: Tensor; logDet: Float32Array | Float64Array }>;
+  /** x = f⁻¹(z). */
+  decode(z: Tensor): Promise<Tensor>;
+  sample(options: SampleOptions): Promise<Tensor>;
+  dispose(): Promise<void>;
+}
