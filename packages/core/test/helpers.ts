@@ -21,7 +21,7 @@ export function encode(flow: Flow, x: Tensor) {
   return { z: out.z!, logDet: out.logDet!, logProb: out.logProb! };
 }
 
-export function decode(flow: Flow, z: Tensor) {
+export function decode(flow: Flow, z: { data: Float64Array | Float32Array; shape: readonly number[] }) {
   const out = runReference(flow, traceFlow(flow, 'sample'), { z: { data: z.data, shape: [...z.shape] } });
   return { x: out.x!, logDet: out.logDet! };
 }
