@@ -18,3 +18,5 @@ export * from './layers/registry.js';
 export * from './runtime/types.js';
 export * from './runtime/check.js';
 export * from './runtime/reference.js';
+export * from './io/safetensors.js';
+export * from './version.js';

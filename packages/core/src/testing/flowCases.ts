@@ -1,0 +1,61 @@
+import { createFlow, type Flow, type FlowSpec, type LayerSpec } from '../flow/flow.js';
+import { Rng } from '../random.js';
+import { sizeOf, type Tensor } from '../tensor.js';
+
+/** A flow whose every engine must agree with the reference. */
+export interface FlowCase {
+  /** `flow/<name>`. */
+  name: string;
+  spec: FlowSpec;
+  /** Inputs in (0, 1) for flows that start with `logit`; standard normal otherwise. */
+  domain: 'real' | 'unit';
+}
+
+const mlp = { type: 'mlp', hidden: [8, 8] };
+const cnn = { type: 'cnn', hidden: 8 };
+const vec = (name: string, d: number, layers: LayerSpec[], domain: FlowCase['domain'] = 'real'): FlowCase => ({
+  name: `flow/${name}`,
+  spec: { version: 1, event: [d], layers, name },
+  domain,
+});
+const img = (name: string, event: number[], layers: LayerSpec[], domain: FlowCase['domain'] = 'real'): FlowCase => ({
+  name: `flow/${name}`,
+  spec: { version: 1, event, layers, name },
+  domain,
+});
+
+/** One flow per layer family (vector and image forms) plus composite flows of each preset family. */
+export function flowCases(): FlowCase[] {
+  return [
+    vec('nice-vector', 6, [
+      { type: 'additiveCoupling', mask: 'half', parity: 0, conditioner: mlp },
+      { type: 'additiveCoupling', mask: 'alternating', parity: 1, conditioner: { ...mlp, activation: 'tanh' } },
+      { type: 'scale' },
+    ]),
+    img('nice-image', [2, 4, 4], [
+      { type: 'additiveCoupling', mask: 'checkerboard', parity: 0, conditioner: cnn },
+      { type: 'additiveCoupling', mask: 'channel', parity: 1, conditioner: cnn },
+      { type: 'scale' },
+    ]),
+  ];
+}
+
+/** The case's flow with seeded, perturbed parameters (no layer is the identity). */
+export function caseFlow(c: FlowCase, seed = 7, std = 0.2): Flow {
+  const flow = createFlow(c.spec, { seed });
+  const rng = new Rng(seed + 1);
+  for (const [name, p] of Object.entries(flow.params)) {
+    if (flow.paramDecls[name]!.trainable === false) continue;
+    for (let i = 0; i < p.data.length; i++) p.data[i]! += std * rng.normal();
+  }
+  return flow;
+}
+
+/** A float32-representable input batch for the case. */
+export function caseInput(c: FlowCase, n: number, seed = 11): Tensor {
+  const rng = new Rng(seed);
+  const size = n * sizeOf(c.spec.event);
+  const data = new Float64Array(size);
+  for (let i = 0; i < size; i++) data[i] = c.domain === 'unit' ? 0.02 + 0.96 * rng.uniform() : rng.normal();
+  return { data: Float64Array.from(Float32Array.from(data)), shape: [n, ...c.spec.event] };
+}
