@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { createFlow, SpecError, type FlowSpec } from '../src/index.js';
+
+const good: FlowSpec = {
+  version: 1,
+  event: [4],
+  name: 'tiny',
+  layers: [{ type: 'additiveCoupling', conditioner: { type: 'mlp', hidden: [3] } }, { type: 'scale' }],
+};
+
+describe('flow specs', () => {
+  it('fills defaults and survives a JSON round trip', () => {
+    const flow = createFlow(good, { seed: 5 });
+    expect(flow.spec.layers[0]).toEqual({ type: 'additiveCoupling', mask: 'half', parity: 0, conditioner: { type: 'mlp', hidden: [3], activation: 'relu' } });
+    const again = createFlow(JSON.parse(JSON.stringify(flow.spec)), { seed: 5 });
+    expect(again.spec).toEqual(flow.spec);
+    for (const [k, p] of Object.entries(flow.params)) expect(Array.from(again.params[k]!.data)).toEqual(Array.from(p.data));
+  });
+
+  it('initialises deterministically from the seed', () => {
+    const a = createFlow(good, { seed: 1 }).params['layers.0.conditioner.w0']!.data;
+    const b = createFlow(good, { seed: 1 }).params['layers.0.conditioner.w0']!.data;
+    const c = createFlow(good, { seed: 2 }).params['layers.0.conditioner.w0']!.data;
+    expect(Array.from(a)).toEqual(Array.from(b));
+    expect(Array.from(a)).not.toEqual(Array.from(c));
+    expect(Math.max(...Array.from(a, Math.abs))).toBeGreaterThan(0);
+  });
+
+  const bad: [string, unknown, RegExp][] = [
+    ['unknown layer type', { ...good, layers: [{ type: 'glowish' }] }, /^spec\.layers\[0\]\.type: unknown layer type "glowish"; known: .*additiveCoupling/],
+    ['bad field value', { ...good, layers: [{ type: 'additiveCoupling', parity: 2 }] }, /^spec\.layers\[0\]\.parity: expected <= 1, got 2/],
+    ['unknown field', { ...good, layers: [{ type: 'scale', scal: 1 }] }, /^spec\.layers\[0\]\.scal: unknown field/],
+    ['nested field', { ...good, layers: [{ type: 'additiveCoupling', conditioner: { type: 'mlp', hidden: [3, 'x'] } }] }, /^spec\.layers\[0\]\.conditioner\.hidden\[1\]: expected an integer >= 1, got "x"/],
+    ['impossible shape', { ...good, layers: [{ type: 'additiveCoupling', mask: 'checkerboard' }] }, /^spec\.layers\[0\]\.mask: mask 'checkerboard' does not apply to input \[4\]/],
+    ['too few features', { ...good, event: [1] }, /^spec\.layers\[0\]\.mask: mask 'half' needs at least 2 features/],
+    ['bad event', { ...good, event: [2, 3] }, /^spec\.event: expected \[D\] or \[C, H, W\], got \[2, 3\]/],
+    ['bad version', { ...good, version: 9 }, /^spec\.version: unsupported version 9/],
+    ['no layers', { ...good, layers: [] }, /^spec\.layers: expected a non-empty array/],
+  ];
+  for (const [what, spec, message] of bad) {
+    it(`rejects ${what} with the path in the spec`, () => {
+      expect(() => createFlow(spec as FlowSpec)).toThrow(SpecError);
+      expect(() => createFlow(spec as FlowSpec)).toThrow(message);
+    });
+  }
+});
