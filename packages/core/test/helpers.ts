@@ -1,4 +1,4 @@
-import { createFlow, runReference, traceFlow, Rng, type Flow, type FlowSpec, type Tensor } from '../src/index.js';
+import { createFlow, runReference, traceFlow, Rng, SpecError, type Flow, type FlowSpec, type LayerSpec, type Tensor } from '../src/index.js';
 
 /** A flow with every parameter perturbed by N(0, std²), so no layer is the identity. */
 export function randomFlow(spec: FlowSpec, seed = 1, std = 0.3): Flow {
@@ -65,4 +65,103 @@ export function slogdet(a: Float64Array, n: number): number {
     }
   }
   return s;
+}
+
+/** A flow spec of `layers` over `event`. */
+export function flowSpec(event: number[], layers: LayerSpec[]): FlowSpec {
+  return { version: 1, event, layers };
+}
+
+/** What the bijection property tests assert on, measured on one flow and batch. */
+export interface BijectionReport {
+  /** max |decode(encode(x)) − x| over the batch. */
+  roundTrip: number;
+  /** The density pass's log|det J| at example 0, and the central-difference one. */
+  logDet: number;
+  numericalLogDet: number;
+  /** |logDet − numericalLogDet| / |numericalLogDet|. */
+  logDetRelErr: number;
+  /** max |sample-direction logDet at z − density-direction logDet at x| over the batch. */
+  sampleLogDetErr: number;
+  /** Shape of the latent `z` the density pass returned. */
+  zShape: number[];
+}
+
+/** Round trip, numerical log-det (example 0) and sample-direction log-det of `flow` on `x`. */
+export function checkBijection(flow: Flow, x: Tensor): BijectionReport {
+  const event = flow.spec.event;
+  const d = flow.dim;
+  const { z, logDet } = encode(flow, x);
+  const back = decode(flow, z);
+  const numerical = numericalLogDet(flow, Float64Array.from(x.data.subarray(0, d)), event);
+  return {
+    roundTrip: maxAbsDiff(back.x.data, x.data),
+    logDet: logDet.data[0]!,
+    numericalLogDet: numerical,
+    logDetRelErr: Math.abs(logDet.data[0]! - numerical) / Math.abs(numerical),
+    sampleLogDetErr: maxAbsDiff(back.logDet.data, logDet.data),
+    zShape: [...z.shape],
+  };
+}
+
+/** The SpecError `f` throws (fails the test when it throws none or something else). */
+export function specErrorOf(f: () => unknown): SpecError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof SpecError) return e;
+    throw e;
+  }
+  throw new Error('expected a SpecError, nothing was thrown');
+}
+
+/** Per-channel mean and (population) std of a batch `[N, C, ...]`. */
+export function channelStats(data: ArrayLike<number>, shape: readonly number[]): { mean: number[]; std: number[] } {
+  const [n, c] = shape as [number, number];
+  const inner = shape.slice(2).reduce((a, b) => a * b, 1);
+  const mean: number[] = [];
+  const std: number[] = [];
+  for (let ch = 0; ch < c; ch++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) for (let k = 0; k < inner; k++) s += data[(i * c + ch) * inner + k]!;
+    const m = s / (n * inner);
+    let v = 0;
+    for (let i = 0; i < n; i++) for (let k = 0; k < inner; k++) v += (data[(i * c + ch) * inner + k]! - m) ** 2;
+    mean.push(m);
+    std.push(Math.sqrt(v / (n * inner)));
+  }
+  return { mean, std };
+}
+
+/** Σ log N(z_i; 0, 1) per example of a batch `[N, D]` (float64). */
+export function standardNormalLogDensity(z: ArrayLike<number>, n: number): Float64Array {
+  const d = z.length / n;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) s += z[i * d + j]! ** 2;
+    out[i] = -0.5 * s - 0.5 * d * Math.log(2 * Math.PI);
+  }
+  return out;
+}
+
+/**
+ * ∫ exp(logProb) of a 2-D flow over the box `[lo, hi]²`, by the trapezoid rule on an
+ * `n × n` grid (every grid point in one batched call of the reference density graph).
+ */
+export function integrateDensity2d(flow: Flow, box: { lo: number; hi: number; n: number }): number {
+  const { lo, hi, n } = box;
+  const h = (hi - lo) / (n - 1);
+  const points = new Float64Array(2 * n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      points[2 * (i * n + j)] = lo + i * h;
+      points[2 * (i * n + j) + 1] = lo + j * h;
+    }
+  }
+  const logProb = runReference(flow, traceFlow(flow, 'density'), { x: { data: points, shape: [n * n, 2] } }).logProb!.data;
+  const w = (k: number) => (k === 0 || k === n - 1 ? 0.5 : 1);
+  let total = 0;
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) total += w(i) * w(j) * Math.exp(logProb[i * n + j]!);
+  return total * h * h;
 }

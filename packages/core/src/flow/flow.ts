@@ -86,7 +86,9 @@ function hashSeed(seed: number, name: string): number {
 function collectDecls(layers: readonly ResolvedLayer[]): Record<string, ParamDecl> {
   const decls: Record<string, ParamDecl> = {};
   for (const l of layers) {
-    for (const [local, d] of Object.entries(l.def.params(l.spec, l.inShape))) decls[`${l.prefix}.${local}`] = d;
+    for (const [local, d] of Object.entries(l.def.params(l.spec, l.inShape))) {
+      decls[`${l.prefix}.${local}`] = d.seedKey === undefined ? d : { ...d, seedKey: `${l.prefix}.${d.seedKey}` };
+    }
   }
   return decls;
 }
@@ -101,7 +103,7 @@ export function createFlow(spec: FlowSpec | Record<string, unknown>, options: { 
   const paramDecls = collectDecls(parsed.layers);
   const params: Record<string, ParamTensor> = {};
   for (const [name, d] of Object.entries(paramDecls)) {
-    const values = d.init(new Rng(hashSeed(seed, name)));
+    const values = d.init(new Rng(hashSeed(seed, d.seedKey ?? name)));
     if (values.length !== sizeOf(d.shape)) throw new Error(`init of ${name} gave ${values.length} values for shape ${formatShape(d.shape)}`);
     params[name] = { data: Float32Array.from(values), shape: [...d.shape] };
   }

@@ -8,6 +8,13 @@ export interface ParamDecl {
   init: (rng: Rng) => ArrayLike<number>;
   /** False for fixed parts (LU permutation, ActNorm's `initialized` flag). Default true. */
   trainable?: boolean;
+  /**
+   * Parameters of one layer with the same `seedKey` get identical random streams (seeded by
+   * `<layer prefix>.<seedKey>` instead of their own name), so pieces derived from one random
+   * draw stay consistent (the LU factors of one orthogonal matrix). In `flow.paramDecls` it
+   * holds the full name.
+   */
+  seedKey?: string;
 }
 
 /**
