@@ -41,7 +41,7 @@ function conditionerOut(p: Partition): number[] {
   return [2 * c!, ...rest];
 }
 
-/** Shift `t`, log-scale `log σ` and (tanhExp) the scale exponent, from the conditioner's output. */
+/** Shift `t` and the log of the scale applied to `x_b` (`s`, or `log σ(ĥ + 2)`), from the conditioner's output. */
 function shiftAndLogScale(ctx: LayerContext, spec: AffineCouplingSpec, p: Partition, a: Value): { t: Value; logScale: Value } {
   const g = ctx.g;
   const h = applyConditioner(ctx.child('conditioner'), spec.conditioner, a, conditionerOut(p));
