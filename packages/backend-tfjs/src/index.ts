@@ -1,1 +1,21 @@
-export {};
+export { tfjsLowering, type TfContext } from './lower.js';
+export { GraphProgram, type Prepared, type RunOptions } from './program.js';
+export { hostLinalg, logAbsDetOp, matrixInverseOp, type HostLinalg } from './linalg.js';
+export {
+  ENGINE_NAMES,
+  EngineError,
+  listEngines,
+  registerEngine,
+  useEngine,
+  wasmEngine,
+  isEngineName,
+  type Engine,
+  type EngineDef,
+  type EngineName,
+  type EngineStatus,
+  type WasmEngineOptions,
+} from './engines.js';
+export { ParamSet, type ParamSetOptions } from './params.js';
+export { tfjsRuntime, startEngine, type TfjsRuntime, type TfjsRuntimeOptions } from './runtime.js';
+export { runGraphTfjs } from './run-graph.js';
+export { registerWasmKernels } from './kernels/wasm.js';
