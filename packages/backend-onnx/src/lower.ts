@@ -1,0 +1,290 @@
+import {
+  unrollLoops,
+  type Graph,
+  type LoweringTable,
+  type Node,
+  type NodeOf,
+  type ParamTensor,
+  type RefTensor,
+  type Shape,
+} from '@bijective/core';
+import { ParamFolder } from './fold.js';
+import { DataType, NameScope, OnnxGraph, boolTensor, floatTensor, int64Tensor, valueInfo } from './model.js';
+import type { onnx } from './proto/onnx.generated.js';
+
+/**
+ * How `loop` (the sequential direction of autoregressive flows: MAF sampling, IAF
+ * density) reaches ONNX:
+ * - `'unroll'`: the body is inlined `count` times (core's `unrollLoops`); parameters stay
+ *   shared initializers, so the file grows with the node count, not the weights;
+ * - `'loop'`: one ONNX `Loop` whose body subgraph reads the invariants and the folded
+ *   parameters from the enclosing scope.
+ */
+export type LoopLowering = 'unroll' | 'loop';
+
+/** What a lowering function sees: the ONNX graph being built and the model-wide helpers. */
+export interface OnnxBuildContext {
+  /** The graph nodes are appended to (the main graph, or a `Loop` body). */
+  readonly graph: OnnxGraph;
+  /** The ONNX name bound to graph input `name` (a model input, or a `Loop` body's state / an outer value). */
+  input(name: string): string;
+  /** The initializer for parameter `name` (created on first use, named after the parameter). */
+  param(name: string): string;
+  /** An int64 initializer (shapes, axes, indices), shared between identical uses. */
+  ints(values: readonly number[], scalar?: boolean): string;
+  /** The value of a parameter-only node, evaluated at export in float64 and embedded as an initializer. */
+  fold(node: Node): string;
+  /** Lowers a `loop` body into an ONNX subgraph bound to `state` and the invariants. */
+  loopBody(node: NodeOf<'loop'>, invariants: readonly string[]): onnx.IGraphProto;
+}
+
+const unary =
+  (opType: string) =>
+  (_: Node, [x]: string[], ctx: OnnxBuildContext): string =>
+    ctx.graph.op(opType, [x!]);
+const binary =
+  (opType: string) =>
+  (_: Node, [a, b]: string[], ctx: OnnxBuildContext): string =>
+    ctx.graph.op(opType, [a!, b!]);
+
+/** ONNX Reshape: 0 copies the input's dimension, which is how the dynamic batch dimension 'N' (always first) passes through. */
+function reshapeTarget(shape: Shape): number[] {
+  return shape.map((d) => (d === 'N' ? 0 : d));
+}
+
+/**
+ * The ONNX lowering: one entry per primitive, each emitting opset-17 nodes. Values are
+ * ONNX value names. Parameter-only values never reach the batch-dependent entries: the
+ * emitter folds them (see {@link ParamFolder}).
+ */
+export const onnxLowering: LoweringTable<string, OnnxBuildContext> = {
+  input: (node, _, ctx) => ctx.input(node.attrs.name),
+  param: (node, _, ctx) => ctx.param(node.attrs.name),
+  constant: (node, _, ctx) => ctx.fold(node),
+
+  neg: unary('Neg'),
+  exp: unary('Exp'),
+  log: unary('Log'),
+  tanh: unary('Tanh'),
+  sigmoid: unary('Sigmoid'),
+  relu: unary('Relu'),
+  sqrt: unary('Sqrt'),
+  abs: unary('Abs'),
+
+  add: binary('Add'),
+  sub: binary('Sub'),
+  mul: binary('Mul'),
+  div: binary('Div'),
+  maximum: binary('Max'),
+  less: binary('Less'),
+  greaterEqual: binary('GreaterOrEqual'),
+  where: (_, [c, a, b], ctx) => ctx.graph.op('Where', [c!, a!, b!]),
+
+  // ReduceSum takes its axes as an input since opset 13; ReduceMean/ReduceMax as an
+  // attribute until opset 18. An empty axis list is the identity here, while ONNX would
+  // reduce over every axis.
+  sum: (node, [x], ctx) =>
+    node.attrs.axes.length === 0 ? ctx.graph.op('Identity', [x!]) : ctx.graph.op('ReduceSum', [x!, ctx.ints(node.attrs.axes)], { keepdims: node.attrs.keepDims ? 1 : 0 }),
+  mean: (node, [x], ctx) =>
+    node.attrs.axes.length === 0 ? ctx.graph.op('Identity', [x!]) : ctx.graph.op('ReduceMean', [x!], { axes: node.attrs.axes, keepdims: node.attrs.keepDims ? 1 : 0 }),
+  max: (node, [x], ctx) =>
+    node.attrs.axes.length === 0 ? ctx.graph.op('Identity', [x!]) : ctx.graph.op('ReduceMax', [x!], { axes: node.attrs.axes, keepdims: node.attrs.keepDims ? 1 : 0 }),
+
+  matmul: binary('MatMul'),
+  // Both use [top, left, bottom, right]: ONNX orders pads as all begins, then all ends.
+  conv2d: (node, [x, w], ctx) => ctx.graph.op('Conv', [x!, w!], { pads: node.attrs.pads, strides: [1, 1], dilations: [1, 1] }),
+
+  reshape: (node, [x], ctx) => ctx.graph.op('Reshape', [x!, ctx.ints(reshapeTarget(node.attrs.shape))]),
+  transpose: (node, [x], ctx) => ctx.graph.op('Transpose', [x!], { perm: node.attrs.perm }),
+  slice: (node, [x], ctx) => {
+    const { axis, start, end } = node.attrs;
+    return ctx.graph.op('Slice', [x!, ctx.ints([start]), ctx.ints([end]), ctx.ints([axis])]);
+  },
+  concat: (node, xs, ctx) => ctx.graph.op('Concat', xs, { axis: node.attrs.axis }),
+  gather: (node, [x], ctx) => ctx.graph.op('Gather', [x!, ctx.ints(node.attrs.indices)], { axis: node.attrs.axis }),
+  cumsum: (node, [x], ctx) => ctx.graph.op('CumSum', [x!, ctx.ints([node.attrs.axis], true)]),
+
+  // Parameter-only by construction (GraphBuilder checks it): evaluated at export.
+  logAbsDet: (node, _, ctx) => ctx.fold(node),
+  matrixInverse: (node, _, ctx) => ctx.fold(node),
+
+  loop: (node, [state, ...invariants], ctx) => {
+    const body = ctx.loopBody(node, invariants);
+    return ctx.graph.op('Loop', [ctx.ints([node.attrs.count], true), '', state!], { body });
+  },
+};
+
+export interface LowerOptions {
+  /** How loops are lowered (default `'unroll'`: see the package README for the measurement). */
+  loops?: LoopLowering;
+  /** Graph-name of the ONNX graph. */
+  name?: string;
+}
+
+export interface LoweredGraph {
+  graph: onnx.IGraphProto;
+}
+
+/**
+ * Model-wide state of one lowering: value names, the initializers (all in the main graph,
+ * where `Loop` bodies see them), and the caches that share parameters and int64 constants.
+ */
+class Lowering {
+  readonly names = new NameScope();
+  readonly root: OnnxGraph;
+  private readonly paramNames = new Map<string, string>();
+  private readonly intNames = new Map<string, string>();
+
+  constructor(
+    readonly params: Readonly<Record<string, ParamTensor>>,
+    name: string,
+  ) {
+    this.root = new OnnxGraph(this.names, name);
+  }
+
+  param(name: string): string {
+    let onnxName = this.paramNames.get(name);
+    if (onnxName === undefined) {
+      const p = this.params[name];
+      if (!p) throw new Error(`ONNX export: parameter '${name}' has no value`);
+      onnxName = this.names.has(name) ? this.names.fresh(name) : this.names.reserve(name);
+      this.root.initializer(floatTensor(onnxName, p.shape, p.data));
+      this.paramNames.set(name, onnxName);
+    }
+    return onnxName;
+  }
+
+  ints(values: readonly number[], scalar = false): string {
+    const key = `${scalar ? 's' : 'v'}${values.join(',')}`;
+    let name = this.intNames.get(key);
+    if (name === undefined) {
+      name = this.root.initializer(int64Tensor(this.names.fresh('const_i64'), scalar ? [] : [values.length], values));
+      this.intNames.set(key, name);
+    }
+    return name;
+  }
+
+  embed(node: Node, value: RefTensor): string {
+    const name = this.names.fresh(`folded_${node.op}`);
+    return this.root.initializer(node.dtype === 'bool' ? boolTensor(name, value.shape, value.data) : floatTensor(name, value.shape, value.data));
+  }
+
+  /**
+   * Emits `graph`'s nodes that `outputs` need into `target`. `bound` gives the ONNX names
+   * of the graph inputs; returns the ONNX name of each requested output.
+   */
+  emit(graph: Graph, target: OnnxGraph, bound: ReadonlyMap<string, string>, outputs: readonly string[], loops: LoopLowering): string[] {
+    const folder = new ParamFolder(graph, this.params);
+    const outIds = outputs.map((o) => {
+      const id = graph.outputs[o];
+      if (id === undefined) throw new Error(`ONNX export: the graph has no output '${o}' (it has ${Object.keys(graph.outputs).join(', ')})`);
+      return id;
+    });
+    // Live nodes, and the parameter-only values a batch-dependent node (or an output) reads.
+    const live = new Set<number>();
+    const frontier = new Set<number>();
+    const stack = [...outIds];
+    for (const id of outIds) if (folder.paramOnly[id]) frontier.add(id);
+    while (stack.length > 0) {
+      const id = stack.pop()!;
+      if (live.has(id)) continue;
+      live.add(id);
+      const node = graph.nodes[id]!;
+      if (folder.paramOnly[id]) continue;
+      for (const i of node.inputs) {
+        if (folder.paramOnly[i]) frontier.add(i);
+        stack.push(i);
+      }
+    }
+    const toFold = [...frontier].filter((id) => {
+      const op = graph.nodes[id]!.op;
+      return op !== 'param' && op !== 'constant';
+    });
+    const folded = folder.evaluate(toFold);
+    const foldedNames = new Map<number, string>();
+    const names = new Array<string>(graph.nodes.length);
+    const ctx: OnnxBuildContext = {
+      graph: target,
+      input: (name) => {
+        const onnxName = bound.get(name);
+        if (onnxName === undefined) throw new Error(`ONNX export: graph input '${name}' was not bound`);
+        return onnxName;
+      },
+      param: (name) => this.param(name),
+      ints: (values, scalar) => this.ints(values, scalar),
+      fold: (node) => {
+        const rep = folder.representative(node.id);
+        let name = foldedNames.get(rep);
+        if (name === undefined) {
+          const repNode = graph.nodes[rep]!;
+          const value = repNode.op === 'constant' ? { data: repNode.attrs.values, shape: repNode.shape as number[] } : (folded.get(rep) ?? folder.evaluate([rep]).get(rep)!);
+          name = this.embed(repNode, value as RefTensor);
+          foldedNames.set(rep, name);
+        }
+        return name;
+      },
+      loopBody: (node, invariants) => this.loopBody(node, invariants, loops),
+    };
+    for (const node of graph.nodes) {
+      if (!live.has(node.id)) continue;
+      if (folder.paramOnly[node.id]) {
+        if (frontier.has(node.id)) names[node.id] = node.op === 'param' ? ctx.param(node.attrs.name) : ctx.fold(node);
+        continue;
+      }
+      const lower = onnxLowering[node.op] as (n: Node, inputs: string[], c: OnnxBuildContext) => string;
+      names[node.id] = lower(node, node.inputs.map((i) => names[i]!), ctx);
+    }
+    return outIds.map((id) => names[id]!);
+  }
+
+  loopBody(node: NodeOf<'loop'>, invariants: readonly string[], loops: LoopLowering): onnx.IGraphProto {
+    const body = node.attrs.body;
+    const g = new OnnxGraph(this.names, this.names.fresh('loop_body'));
+    const iter = this.names.fresh('iteration');
+    const condIn = this.names.fresh('cond_in');
+    const stateIn = this.names.fresh('state_in');
+    const stateShape = body.nodes[body.inputs.state!]!.shape;
+    g.inputs.push(valueInfo(iter, DataType.INT64, []), valueInfo(condIn, DataType.BOOL, []), valueInfo(stateIn, DataType.FLOAT, stateShape));
+    const bound = new Map<string, string>([['state', stateIn]]);
+    invariants.forEach((name, k) => bound.set(`inv${k}`, name));
+    const [state] = this.emit(body, g, bound, ['state'], loops);
+    const condOut = g.op('Identity', [condIn]);
+    const stateOut = g.op('Identity', [state!]);
+    g.outputs.push(valueInfo(condOut, DataType.BOOL, []), valueInfo(stateOut, DataType.FLOAT, stateShape));
+    return g.toProto();
+  }
+}
+
+/**
+ * Lowers `graph` to an ONNX graph whose inputs are `inputs` (graph input name → ONNX
+ * name) and whose outputs are `outputs` (graph output name → ONNX name). Parameters
+ * become initializers named after them; parameter-only values are folded.
+ */
+export function lowerGraph(
+  graph: Graph,
+  params: Readonly<Record<string, ParamTensor>>,
+  io: { inputs: Readonly<Record<string, string>>; outputs: Readonly<Record<string, string>> },
+  options: LowerOptions = {},
+): LoweredGraph {
+  const loops = options.loops ?? 'unroll';
+  const g = loops === 'unroll' ? unrollLoops(graph) : graph;
+  const lowering = new Lowering(params, options.name ?? 'bijective');
+  const root = lowering.root;
+  const bound = new Map<string, string>();
+  for (const [gName, onnxName] of Object.entries(io.inputs)) {
+    const id = g.inputs[gName];
+    if (id === undefined) throw new Error(`ONNX export: the graph has no input '${gName}' (it has ${Object.keys(g.inputs).join(', ')})`);
+    bound.set(gName, lowering.names.reserve(onnxName));
+    const node = g.nodes[id]!;
+    root.inputs.push(valueInfo(onnxName, DataType.FLOAT, node.shape));
+  }
+  const outNames = Object.values(io.outputs).map((n) => lowering.names.reserve(n));
+  const produced = lowering.emit(g, root, bound, Object.keys(io.outputs), loops);
+  Object.keys(io.outputs).forEach((gName, k) => {
+    const node = g.nodes[g.outputs[gName]!]!;
+    // An Identity gives the output its public name (the value may be an input or an initializer).
+    root.node('Identity', [produced[k]!], {}, [outNames[k]!]);
+    root.outputs.push(valueInfo(outNames[k]!, node.dtype === 'bool' ? DataType.BOOL : DataType.FLOAT, node.shape));
+  });
+  return { graph: root.toProto() };
+}

@@ -1,0 +1,228 @@
+import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Flow } from '@bijective/core';
+import type { InferenceSession } from 'onnxruntime-web';
+import { EXECUTION_PROVIDER, EngineUnavailableError, ORT_ENGINES, isOrtEngine, type EngineStatus, type OrtEngine } from './engines.js';
+import { exportOnnx as exportModels, modelName, type ExportOptions, type OnnxExport } from './export.js';
+import { OnnxModelError } from './inspect.js';
+import { probeModel } from './probe.js';
+import { createOrtRuntime, loadModels, type ModelSource, type OrtFlowRuntime, type OrtModule } from './runtime.js';
+import { tritonRepository, type TritonOptions } from './triton.js';
+
+export * from './index.js';
+
+/** File names inside an export directory. */
+export const ONNX_FILES = { logProb: 'log_prob.onnx', sample: 'sample.onnx' } as const;
+
+export interface NodeExportOptions extends ExportOptions {
+  /** Also write a Triton Inference Server model repository here (see `tritonRepository`). */
+  triton?: string;
+  /** Settings of the Triton configs. */
+  tritonOptions?: TritonOptions;
+}
+
+/** Writes `data` to `path` atomically: a temporary file in the same directory, then a rename. */
+function writeAtomicSync(path: string, data: Uint8Array | string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+}
+
+async function writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/**
+ * {@link exportModels | exportOnnx}, plus, with `triton: dir`, a Triton model repository
+ * (`<name>_log_prob/1/model.onnx` + `config.pbtxt`, same for `<name>_sample`) written
+ * atomically, file by file.
+ */
+export function exportOnnx(flow: Flow, options: NodeExportOptions = {}): OnnxExport {
+  const models = exportModels(flow, options);
+  if (options.triton !== undefined) {
+    const files = tritonRepository(modelName(flow, options), models, flow.spec.event, options.tritonOptions);
+    for (const [rel, data] of Object.entries(files)) writeAtomicSync(join(options.triton, rel), data);
+  }
+  return models;
+}
+
+/**
+ * Exports `flow` and writes `dir/log_prob.onnx` and `dir/sample.onnx` (each atomically:
+ * temporary file, then rename); with `triton`, the Triton repository too.
+ */
+export async function writeOnnx(dir: string, flow: Flow, options: NodeExportOptions = {}): Promise<{ logProb: string; sample: string }> {
+  const models = exportOnnx(flow, options);
+  const paths = { logProb: join(dir, ONNX_FILES.logProb), sample: join(dir, ONNX_FILES.sample) };
+  await writeAtomic(paths.logProb, models.logProb);
+  await writeAtomic(paths.sample, models.sample);
+  return paths;
+}
+
+const require = createRequire(import.meta.url);
+
+/** Where onnxruntime-node keeps its native libraries for this platform. */
+function bindingDir(): string {
+  return join(dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
+}
+
+function providerFile(ep: 'cuda' | 'tensorrt'): string {
+  return process.platform === 'win32' ? `onnxruntime_providers_${ep}.dll` : `libonnxruntime_providers_${ep}.so`;
+}
+
+type OrtNode = OrtModule & { listSupportedBackends(): { name: string; bundled: boolean }[] };
+
+let ortNode: Promise<OrtNode> | undefined;
+let ortWeb: Promise<OrtModule & { env: { wasm: { numThreads?: number } } }> | undefined;
+
+function loadOrtNode(): Promise<OrtNode> {
+  return (ortNode ??= import('onnxruntime-node') as unknown as Promise<OrtNode>);
+}
+
+function loadOrtWeb() {
+  ortWeb ??= (import('onnxruntime-web') as unknown as Promise<OrtModule & { env: { wasm: { numThreads?: number } } }>).then((m) => {
+    // Threads must be set before the first session; onnxruntime-web runs them on worker_threads in Node.
+    m.env.wasm.numThreads ??= availableParallelism();
+    return m;
+  });
+  return ortWeb;
+}
+
+function firstLine(e: unknown): string {
+  return String((e as Error)?.message ?? e).split('\n')[0]!.trim();
+}
+
+async function tryProbe(ort: OrtModule, ep: string): Promise<string | undefined> {
+  try {
+    const s = await ort.InferenceSession.create(probeModel(), { executionProviders: [ep], logSeverityLevel: 4 });
+    await s.release();
+    return undefined;
+  } catch (e) {
+    return firstLine(e);
+  }
+}
+
+async function nodeEngineStatus(engine: OrtEngine): Promise<EngineStatus> {
+  const no = (reason: string): EngineStatus => ({ engine, available: false, reason });
+  if (engine === 'ort-web-webgpu') return no("onnxruntime-web's WebGPU engine runs in browsers (navigator.gpu); in Node use 'ort-node-webgpu'");
+  if (engine === 'ort-web-wasm') {
+    let ort;
+    try {
+      ort = await loadOrtWeb();
+    } catch (e) {
+      return no(`onnxruntime-web could not be loaded (${firstLine(e)})`);
+    }
+    const err = await tryProbe(ort, 'wasm');
+    return err ? no(`onnxruntime-web (WebAssembly) failed to start: ${err}`) : { engine, available: true, reason: `onnxruntime-web WebAssembly, ${ort.env.wasm.numThreads ?? 1} threads` };
+  }
+  let ort: OrtNode;
+  try {
+    ort = await loadOrtNode();
+  } catch (e) {
+    return no(`onnxruntime-node could not be loaded (${firstLine(e)})`);
+  }
+  const ep = EXECUTION_PROVIDER[engine];
+  if (engine === 'ort-node-cpu') return { engine, available: true, reason: `onnxruntime-node CPU, ${availableParallelism()} threads` };
+  const listed = ort.listSupportedBackends().find((b) => b.name === ep);
+  if (!listed) return no(`onnxruntime-node for ${process.platform}/${process.arch} has no ${ep} execution provider`);
+  if (engine === 'ort-node-cuda' || engine === 'ort-node-tensorrt') {
+    const file = providerFile(ep as 'cuda' | 'tensorrt');
+    if (!existsSync(join(bindingDir(), file))) {
+      return no(
+        `the ${ep === 'cuda' ? 'CUDA' : 'TensorRT'} execution provider files (${file}) are not installed: onnxruntime-node downloads them only when asked; ` +
+          `install with \`npm install --onnxruntime-node-install=cuda12\` (needs an NVIDIA GPU with CUDA 12${ep === 'tensorrt' ? ', cuDNN 9 and TensorRT 10' : ' and cuDNN 9'})`,
+      );
+    }
+  }
+  const err = await tryProbe(ort, ep);
+  if (err) return no(`the ${ep} execution provider failed to start: ${err}`);
+  return { engine, available: true, reason: `onnxruntime-node ${ep} execution provider` };
+}
+
+const statusCache = new Map<OrtEngine, Promise<EngineStatus>>();
+
+/** Whether `engine` can run in this process (probed once, then cached). */
+export function engineStatus(engine: OrtEngine): Promise<EngineStatus> {
+  let s = statusCache.get(engine);
+  if (!s) statusCache.set(engine, (s = nodeEngineStatus(engine)));
+  return s;
+}
+
+/** Every engine, available or not, with the reason (e.g. the install flag that adds CUDA). */
+export function listEngines(): Promise<EngineStatus[]> {
+  return Promise.all(ORT_ENGINES.map(engineStatus));
+}
+
+export interface NodeRuntimeOptions {
+  /** Default `'ort-node-cpu'`. */
+  engine?: OrtEngine;
+  /** Merged over the defaults: every core as intra-op threads, graph optimisation `'all'`. */
+  sessionOptions?: InferenceSession.SessionOptions;
+  /** When given a Flow: how it is exported (loop lowering). */
+  exportOptions?: ExportOptions;
+}
+
+/** Session options tuned for throughput on `engine`; `overrides` win. */
+export function defaultSessionOptions(engine: OrtEngine, overrides: InferenceSession.SessionOptions = {}): InferenceSession.SessionOptions {
+  return {
+    executionProviders: [EXECUTION_PROVIDER[engine]],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: availableParallelism(),
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    logSeverityLevel: 3,
+    ...overrides,
+  };
+}
+
+async function readModelPath(path: string): Promise<{ source: Uint8Array | { logProb?: Uint8Array; sample?: Uint8Array }; labels: Record<string, string> }> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch {
+    throw new OnnxModelError(`${path}: no such file or directory`);
+  }
+  if (!info.isDirectory()) return { source: new Uint8Array(await readFile(path)), labels: { single: path } };
+  const lp = join(path, ONNX_FILES.logProb);
+  const s = join(path, ONNX_FILES.sample);
+  const has = (p: string) => existsSync(p) && statSync(p).isFile();
+  if (!has(lp) && !has(s)) throw new OnnxModelError(`${path}: the directory has neither ${ONNX_FILES.logProb} nor ${ONNX_FILES.sample}`);
+  return {
+    source: {
+      ...(has(lp) ? { logProb: new Uint8Array(await readFile(lp)) } : {}),
+      ...(has(s) ? { sample: new Uint8Array(await readFile(s)) } : {}),
+    },
+    labels: { logProb: lp, sample: s },
+  };
+}
+
+/**
+ * A {@link FlowRuntime} on ONNX Runtime. `model` is a Flow (exported in memory), the
+ * `{ logProb, sample }` bytes of `exportOnnx`, the bytes of one `.onnx` file, or a path
+ * (an export directory, or one `.onnx` file). Models are validated before any session
+ * starts; asking for an engine that cannot run here throws an
+ * {@link EngineUnavailableError} saying why and listing those that can.
+ */
+export async function ortRuntime(model: ModelSource | string, options: NodeRuntimeOptions = {}): Promise<OrtFlowRuntime> {
+  const engine = options.engine ?? 'ort-node-cpu';
+  if (!isOrtEngine(engine)) throw new EngineUnavailableError(engine, await listEngines());
+  const status = await engineStatus(engine);
+  if (!status.available) throw new EngineUnavailableError(engine, await listEngines());
+  const read = typeof model === 'string' ? await readModelPath(model) : { source: model, labels: {} };
+  const models = loadModels(read.source, options.exportOptions, read.labels);
+  const ort = engine === 'ort-web-wasm' ? await loadOrtWeb() : await loadOrtNode();
+  const sessionOptions = defaultSessionOptions(engine, options.sessionOptions);
+  if (engine === 'ort-web-wasm') delete sessionOptions.intraOpNumThreads;
+  return createOrtRuntime(ort, engine, models, sessionOptions);
+}

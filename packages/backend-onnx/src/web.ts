@@ -1,0 +1,121 @@
+import type { InferenceSession } from 'onnxruntime-web';
+import { EXECUTION_PROVIDER, EngineUnavailableError, ORT_ENGINES, isOrtEngine, type EngineStatus, type OrtEngine } from './engines.js';
+import type { ExportOptions } from './export.js';
+import { probeModel } from './probe.js';
+import { createOrtRuntime, loadModels, type ModelSource, type OrtFlowRuntime, type OrtModule } from './runtime.js';
+
+export * from './index.js';
+
+/**
+ * Browser (and any JS runtime without Node's native addons) runners over onnxruntime-web:
+ * `ort-web-wasm` (WebAssembly, multi-threaded where the page is cross-origin isolated) and
+ * `ort-web-webgpu` (WebGPU, where `navigator.gpu` gives an adapter). This entry never
+ * imports onnxruntime-node.
+ */
+type OrtWeb = OrtModule & { env: { wasm: { numThreads?: number; wasmPaths?: string | Record<string, string> } } };
+
+interface GpuNavigator {
+  gpu?: { requestAdapter(): Promise<unknown> };
+  hardwareConcurrency?: number;
+}
+
+let ortWeb: Promise<OrtWeb> | undefined;
+
+export interface WebSetup {
+  /** Where onnxruntime-web's `.wasm`/`.mjs` files are served from (its `env.wasm.wasmPaths`), when not next to the bundle. */
+  wasmPaths?: string;
+  /** WebAssembly threads (default: `navigator.hardwareConcurrency` when cross-origin isolated, else 1). */
+  numThreads?: number;
+}
+
+let setup: WebSetup = {};
+
+/** Settings applied when onnxruntime-web is first loaded (call before the first runtime). */
+export function configureWeb(options: WebSetup): void {
+  setup = { ...setup, ...options };
+}
+
+function loadOrtWeb(): Promise<OrtWeb> {
+  ortWeb ??= (import('onnxruntime-web') as unknown as Promise<OrtWeb>).then((m) => {
+    const nav = (globalThis as { navigator?: GpuNavigator }).navigator;
+    const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+    m.env.wasm.numThreads = setup.numThreads ?? (isolated ? (nav?.hardwareConcurrency ?? 1) : 1);
+    if (setup.wasmPaths !== undefined) m.env.wasm.wasmPaths = setup.wasmPaths;
+    return m;
+  });
+  return ortWeb;
+}
+
+function firstLine(e: unknown): string {
+  return String((e as Error)?.message ?? e).split('\n')[0]!.trim();
+}
+
+async function webEngineStatus(engine: OrtEngine): Promise<EngineStatus> {
+  const no = (reason: string): EngineStatus => ({ engine, available: false, reason });
+  if (engine.startsWith('ort-node-')) return no(`'${engine}' runs on onnxruntime-node (native, Node only): import from @bijective/backend-onnx/node`);
+  if (typeof WebAssembly !== 'object') return no('this JavaScript runtime has no WebAssembly');
+  if (engine === 'ort-web-webgpu') {
+    const gpu = (globalThis as { navigator?: GpuNavigator }).navigator?.gpu;
+    if (!gpu) return no('this browser exposes no WebGPU (navigator.gpu is missing; WebGPU needs a secure context and a supporting browser)');
+    let adapter: unknown;
+    try {
+      adapter = await gpu.requestAdapter();
+    } catch (e) {
+      return no(`navigator.gpu.requestAdapter() failed: ${firstLine(e)}`);
+    }
+    if (!adapter) return no('navigator.gpu.requestAdapter() found no WebGPU adapter');
+  }
+  let ort: OrtWeb;
+  try {
+    ort = await loadOrtWeb();
+  } catch (e) {
+    return no(`onnxruntime-web could not be loaded (${firstLine(e)})`);
+  }
+  try {
+    const s = await ort.InferenceSession.create(probeModel(), { executionProviders: [EXECUTION_PROVIDER[engine]] });
+    await s.release();
+  } catch (e) {
+    return no(`onnxruntime-web's ${EXECUTION_PROVIDER[engine]} backend failed to start: ${firstLine(e)}`);
+  }
+  return { engine, available: true, reason: engine === 'ort-web-wasm' ? `onnxruntime-web WebAssembly, ${ort.env.wasm.numThreads ?? 1} threads` : 'onnxruntime-web WebGPU' };
+}
+
+const statusCache = new Map<OrtEngine, Promise<EngineStatus>>();
+
+export function engineStatus(engine: OrtEngine): Promise<EngineStatus> {
+  let s = statusCache.get(engine);
+  if (!s) statusCache.set(engine, (s = webEngineStatus(engine)));
+  return s;
+}
+
+/** Every engine, available or not here, with the reason. */
+export function listEngines(): Promise<EngineStatus[]> {
+  return Promise.all(ORT_ENGINES.map(engineStatus));
+}
+
+export interface WebRuntimeOptions {
+  /** Default `'ort-web-wasm'`. */
+  engine?: OrtEngine;
+  /** Merged over the defaults (graph optimisation `'all'`). */
+  sessionOptions?: InferenceSession.SessionOptions;
+  exportOptions?: ExportOptions;
+}
+
+/**
+ * A FlowRuntime on onnxruntime-web. `model` is a Flow, the `{ logProb, sample }` bytes of
+ * `exportOnnx`, or the bytes of one exported file (fetch them first).
+ */
+export async function ortRuntime(model: ModelSource, options: WebRuntimeOptions = {}): Promise<OrtFlowRuntime> {
+  const engine = options.engine ?? 'ort-web-wasm';
+  if (!isOrtEngine(engine)) throw new EngineUnavailableError(engine, await listEngines());
+  const status = await engineStatus(engine);
+  if (!status.available) throw new EngineUnavailableError(engine, await listEngines());
+  const models = loadModels(model, options.exportOptions);
+  const ort = await loadOrtWeb();
+  const sessionOptions: InferenceSession.SessionOptions = {
+    executionProviders: [EXECUTION_PROVIDER[engine]],
+    graphOptimizationLevel: 'all',
+    ...options.sessionOptions,
+  };
+  return createOrtRuntime(ort, engine, models, sessionOptions);
+}
