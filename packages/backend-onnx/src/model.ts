@@ -142,5 +142,6 @@ export function encodeModel(graph: onnx.IGraphProto, options: ModelOptions): Uin
     graph,
     metadataProps: Object.entries(options.metadata ?? {}).map(([key, value]) => ({ key, value })),
   };
-  return onnx.ModelProto.encode(model).finish();
+  // A plain Uint8Array of its own (in Node protobufjs hands back a Buffer, possibly a slice of a shared pool).
+  return new Uint8Array(onnx.ModelProto.encode(model).finish());
 }
