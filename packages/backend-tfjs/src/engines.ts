@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { registerGradients } from './gradients.js';
 
 /**
  * The TensorFlow.js engines, by the names users see. Each one is a tfjs backend:
@@ -208,6 +209,7 @@ export function isEngineName(name: string): name is EngineName {
  * and lists the engines available here.
  */
 export async function useEngine(name: string = 'tfjs-cpu'): Promise<Engine> {
+  registerGradients();
   if (!isEngineName(name)) {
     const avail = (await listEngines()).filter((e) => e.available).map((e) => e.engine);
     throw new EngineError(`unknown engine '${name}'; tfjs engines are ${ENGINE_NAMES.join(', ')} (available here: ${avail.join(', ')})`);

@@ -19,3 +19,5 @@ export { ParamSet, type ParamSetOptions } from './params.js';
 export { tfjsRuntime, startEngine, type TfjsRuntime, type TfjsRuntimeOptions } from './runtime.js';
 export { runGraphTfjs } from './run-graph.js';
 export { registerWasmKernels } from './kernels/wasm.js';
+export { DensityObjective, type LossAndGrads } from './objective.js';
+export { registerGradients } from './gradients.js';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { formatShape, type Graph, type Node, type NodeOf } from '@bijective/core';
-import { hasLinalg, hostLinalg, type HostLinalg, type LinalgNode } from './linalg.js';
+import { hasLinalg, hostLinalg, type HostLinalg } from './linalg.js';
 import { tfjsLowering, type TfContext } from './lower.js';
 
 export interface RunOptions {
