@@ -12,10 +12,13 @@ export const ORT: Record<TestEngine, OrtModule> = {
   'ort-web-wasm': ortWeb as unknown as OrtModule,
 };
 
-/** Lowers a graph with every input and output under its own name. */
+/** ONNX name of graph output `k` (a graph may name an output like an input; ONNX values need distinct names). */
+const OUT = (k: string) => `out:${k}`;
+
+/** Lowers a graph with every input under its own name, every output under `out:<name>`. */
 export function graphModel(graph: Graph, params: Record<string, ParamTensor>, loops: LoopLowering = 'unroll'): Uint8Array {
   const inputs = Object.fromEntries(Object.keys(graph.inputs).map((k) => [k, k]));
-  const outputs = Object.fromEntries(Object.keys(graph.outputs).map((k) => [k, k]));
+  const outputs = Object.fromEntries(Object.keys(graph.outputs).map((k) => [k, OUT(k)]));
   return encodeModel(lowerGraph(graph, params, { inputs, outputs }, { loops }).graph, { producerVersion: 'test' });
 }
 
@@ -38,7 +41,8 @@ export async function runOnOrt(
     );
     const out = await session.run(feeds);
     const result: Record<string, Tensor> = {};
-    for (const [k, v] of Object.entries(out)) {
+    for (const k of Object.keys(graph.outputs)) {
+      const v = out[OUT(k)]!;
       const data = v.data as Float32Array | Uint8Array;
       result[k] = { data: Float64Array.from(data, Number), shape: [...v.dims] };
     }
