@@ -145,23 +145,55 @@ export function standardNormalLogDensity(z: ArrayLike<number>, n: number): Float
   return out;
 }
 
-/**
- * ∫ exp(logProb) of a 2-D flow over the box `[lo, hi]²`, by the trapezoid rule on an
- * `n × n` grid (every grid point in one batched call of the reference density graph).
- */
-export function integrateDensity2d(flow: Flow, box: { lo: number; hi: number; n: number }): number {
-  const { lo, hi, n } = box;
+/** A 1-D quadrature rule: nodes and weights. */
+export interface Quadrature {
+  nodes: Float64Array;
+  weights: Float64Array;
+}
+
+/** Trapezoid rule on `n` equally spaced nodes over `[lo, hi]` (endpoints included). */
+export function trapezoid(lo: number, hi: number, n: number): Quadrature {
   const h = (hi - lo) / (n - 1);
+  const nodes = Float64Array.from({ length: n }, (_, i) => lo + i * h);
+  const weights = Float64Array.from({ length: n }, (_, i) => (i === 0 || i === n - 1 ? h / 2 : h));
+  return { nodes, weights };
+}
+
+/** Midpoint rule on `n` cells of `[lo, hi]` (endpoints excluded: densities singular there). */
+export function midpoint(lo: number, hi: number, n: number): Quadrature {
+  const h = (hi - lo) / n;
+  return { nodes: Float64Array.from({ length: n }, (_, i) => lo + (i + 0.5) * h), weights: new Float64Array(n).fill(h) };
+}
+
+/**
+ * The whole real line, by the substitution `x = scale · sinh(t)` and the trapezoid rule in
+ * `t ∈ [−tMax, tMax]` (weights `scale · cosh(t) · h`): node spacing ≈ `scale · h` near 0 and
+ * growing with |x|, so heavy tails (a flow that scales some region by e⁵) are covered out to
+ * `±scale · sinh(tMax)`.
+ */
+export function sinhLine(scale: number, tMax: number, n: number): Quadrature {
+  const t = trapezoid(-tMax, tMax, n);
+  return {
+    nodes: t.nodes.map((v) => scale * Math.sinh(v)),
+    weights: t.weights.map((w, i) => w * scale * Math.cosh(t.nodes[i]!)),
+  };
+}
+
+/**
+ * ∫ exp(logProb) of a 2-D flow on the tensor-product rule `q × q`, every node in one batched
+ * call of the reference density graph.
+ */
+export function integrateDensity2d(flow: Flow, q: Quadrature): number {
+  const n = q.nodes.length;
   const points = new Float64Array(2 * n * n);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
-      points[2 * (i * n + j)] = lo + i * h;
-      points[2 * (i * n + j) + 1] = lo + j * h;
+      points[2 * (i * n + j)] = q.nodes[i]!;
+      points[2 * (i * n + j) + 1] = q.nodes[j]!;
     }
   }
   const logProb = runReference(flow, traceFlow(flow, 'density'), { x: { data: points, shape: [n * n, 2] } }).logProb!.data;
-  const w = (k: number) => (k === 0 || k === n - 1 ? 0.5 : 1);
   let total = 0;
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) total += w(i) * w(j) * Math.exp(logProb[i * n + j]!);
-  return total * h * h;
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) total += q.weights[i]! * q.weights[j]! * Math.exp(logProb[i * n + j]!);
+  return total;
 }

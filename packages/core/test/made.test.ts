@@ -24,7 +24,7 @@ const specs: MadeSpec[] = [
 /** `reach[j][i]`: the number of paths from input j to output i through the masks. */
 function reach(spec: MadeSpec, d: number): number[][] {
   const masks = madeMasks(spec, d);
-  let r = Array.from({ length: d }, (_, j) => Array.from({ length: d }, (_, k) => (j === k ? 1 : 0)));
+  let r: number[][] = Array.from({ length: d }, (_, j) => Array.from({ length: d }, (_, k) => (j === k ? 1 : 0)));
   for (const m of masks) {
     const [rows, cols] = m.shape;
     r = r.map((row) => Array.from({ length: cols }, (_, c) => row.reduce((s, v, k) => s + (k < rows ? v * m.values[k * cols + c]! : 0), 0)));

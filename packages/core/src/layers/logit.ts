@@ -16,8 +16,9 @@ import { defineLayer } from './layer.js';
  * The forward pass computes `1 − s` as `(1 − α) − (1 − 2α) x` (no cancellation near x = 1);
  * the inverse's log-det uses `log s = log σ(y)` and `log(1 − s) = log σ(−y)` in their stable
  * forms. `alpha` ∈ [0, 0.5), default 0.05 (RealNVP's value); with `alpha: 0` the ends x = 0
- * and x = 1 map to ∓∞. With α > 0 the layer's image is the box `[logit α, logit(1 − α)]^D`,
- * so a flow on top of it assigns the rest of the latent space's mass to no data point.
+ * and x = 1 map to ∓∞. With α > 0 the image of [0, 1]^D is the box
+ * `[logit α, logit(1 − α)]^D`; the inverse maps `y` outside it to `x` outside [0, 1]
+ * (towards `−α/(1 − 2α)` and `(1 − α)/(1 − 2α)`), so the mass a model puts there is on no data point.
  *
  * @example { "type": "logit", "alpha": 0.05 }
  */
