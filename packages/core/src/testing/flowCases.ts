@@ -37,6 +37,49 @@ export function flowCases(): FlowCase[] {
       { type: 'additiveCoupling', mask: 'channel', parity: 1, conditioner: cnn },
       { type: 'scale' },
     ]),
+    vec('realnvp-vector', 6, [
+      { type: 'affineCoupling', mask: 'half', parity: 0, scale: 'tanhExp', conditioner: mlp },
+      { type: 'affineCoupling', mask: 'alternating', parity: 1, scale: 'sigmoid', conditioner: mlp },
+    ]),
+    img('realnvp-image', [2, 4, 4], [
+      { type: 'affineCoupling', mask: 'checkerboard', parity: 0, scale: 'tanhExp', conditioner: cnn },
+      { type: 'affineCoupling', mask: 'channel', parity: 1, scale: 'sigmoid', conditioner: cnn },
+    ]),
+    vec('actnorm-invconv-vector', 4, [
+      { type: 'actNorm' },
+      { type: 'invConv1x1', variant: 'plain' },
+      { type: 'invConv1x1', variant: 'lu' },
+      { type: 'affineCoupling', mask: 'half', parity: 1, scale: 'sigmoid', conditioner: mlp },
+    ]),
+    img('glow-multiscale', [2, 4, 4], [
+      { type: 'squeeze' },
+      { type: 'actNorm' },
+      { type: 'invConv1x1', variant: 'lu' },
+      { type: 'affineCoupling', mask: 'channel', parity: 0, scale: 'sigmoid', conditioner: cnn },
+      { type: 'split', prior: 'conditional' },
+      { type: 'squeeze' },
+      { type: 'actNorm' },
+      { type: 'invConv1x1', variant: 'plain' },
+      { type: 'affineCoupling', mask: 'channel', parity: 1, scale: 'sigmoid', conditioner: cnn },
+    ]),
+    img('realnvp-logit-multiscale', [1, 4, 4], [
+      { type: 'logit', alpha: 0.05 },
+      { type: 'affineCoupling', mask: 'checkerboard', parity: 0, scale: 'tanhExp', conditioner: cnn },
+      { type: 'squeeze' },
+      { type: 'affineCoupling', mask: 'channel', parity: 0, scale: 'tanhExp', conditioner: cnn },
+      { type: 'split', prior: 'normal' },
+      { type: 'affineCoupling', mask: 'checkerboard', parity: 1, scale: 'tanhExp', conditioner: cnn },
+    ], 'unit'),
+    vec('maf-vector', 5, [
+      { type: 'maf', hidden: [10], order: 'natural' },
+      { type: 'permute', kind: 'reverse' },
+      { type: 'maf', hidden: [10, 10], order: 'random', seed: 3, activation: 'tanh' },
+    ]),
+    vec('iaf-vector', 5, [
+      { type: 'iaf', hidden: [10], order: 'natural' },
+      { type: 'permute', kind: 'random', seed: 1 },
+      { type: 'iaf', hidden: [10], order: 'reverse' },
+    ]),
   ];
 }
 
