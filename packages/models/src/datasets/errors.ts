@@ -1,0 +1,9 @@
+/** A dataset's files are not where we looked; the message says where we looked and how to get them. */
+export class DatasetNotFoundError extends Error {
+  override name = 'DatasetNotFoundError';
+}
+
+/** An unknown dataset name; the message lists the known ones. */
+export class UnknownDatasetError extends Error {
+  override name = 'UnknownDatasetError';
+}

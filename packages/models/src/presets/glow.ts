@@ -1,0 +1,57 @@
+import type { FlowSpec, LayerSpec } from '@bijective/core';
+import { PresetError, checkEvent, flowSpec, positiveInt } from './common.js';
+
+/**
+ * Glow (Kingma & Dhariwal 2018, https://arxiv.org/abs/1807.03039) for images `[C, H, W]`:
+ * `levels` (L) levels, each a squeeze then `steps` (K) steps of
+ *   ActNorm → invertible 1×1 convolution (`lu` by default) → affine coupling
+ *   (channel mask, sigmoid scale, CNN conditioner of `hidden` channels),
+ * with a split between levels (half the channels leave as latents, with Glow's learned
+ * conditional prior by default). Each level halves H and W, so they must be divisible by 2^L:
+ * 28 = 2²·7 allows L ≤ 2.
+ *
+ * Data go in on the [0, 1) scale (dequantised pixels); the first ActNorm's data-dependent
+ * initialisation centres and scales them, so no logit is needed.
+ *
+ * @example glowFlow({ event: [1, 28, 28], levels: 2, steps: 8, hidden: 64 })
+ */
+export interface GlowOptions {
+  event: number[];
+  /** L, the number of levels (default 2). */
+  levels?: number;
+  /** K, steps of flow per level (default 8). */
+  steps?: number;
+  /** Width of the coupling CNNs (default 64; the paper uses 512). */
+  hidden?: number;
+  /** The 1×1 convolution's parameterisation (default 'lu'). */
+  invConv?: 'lu' | 'plain';
+  /** The prior of the factored-out halves (default 'conditional', Glow's learned prior). */
+  splitPrior?: 'conditional' | 'normal';
+  name?: string;
+}
+
+export function glowFlow(options: GlowOptions): FlowSpec {
+  const { event } = options;
+  checkEvent('glow', event);
+  if (event.length !== 3) throw new PresetError(`glow: needs an image event [C, H, W], got [${event.join(', ')}]`);
+  const levels = positiveInt('glow', 'levels', options.levels ?? 2);
+  const steps = positiveInt('glow', 'steps', options.steps ?? 8);
+  const hidden = positiveInt('glow', 'hidden', options.hidden ?? 64);
+  const [, h, w] = event as [number, number, number];
+  if (h % 2 ** levels !== 0 || w % 2 ** levels !== 0) {
+    throw new PresetError(`glow: ${levels} levels squeeze H and W ${levels} times; [${event.join(', ')}] is not divisible by ${2 ** levels}`);
+  }
+  const layers: LayerSpec[] = [];
+  for (let l = 0; l < levels; l++) {
+    layers.push({ type: 'squeeze' });
+    for (let k = 0; k < steps; k++) {
+      layers.push(
+        { type: 'actNorm' },
+        { type: 'invConv1x1', variant: options.invConv ?? 'lu' },
+        { type: 'affineCoupling', mask: 'channel', parity: 0, conditioner: { type: 'cnn', hidden }, scale: 'sigmoid' },
+      );
+    }
+    if (l < levels - 1) layers.push({ type: 'split', prior: options.splitPrior ?? 'conditional' });
+  }
+  return flowSpec(event, layers, options.name);
+}

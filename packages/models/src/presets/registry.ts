@@ -1,0 +1,85 @@
+import type { FlowSpec } from '@bijective/core';
+import { iafFlow, mafFlow } from './autoregressive.js';
+import { glowFlow } from './glow.js';
+import { niceFlow } from './nice.js';
+import { realnvpFlow } from './realnvp.js';
+
+export type PresetFamily = 'nice' | 'realnvp' | 'glow' | 'maf' | 'iaf';
+
+/** Training settings a preset is meant to be trained with (the CLI's defaults). */
+export interface TrainingDefaults {
+  steps: number;
+  batch: number;
+  /** Peak Adam learning rate. */
+  lr: number;
+}
+
+/** A named flow: its spec, what it is for, and how to train it. */
+export interface Preset {
+  readonly name: string;
+  readonly family: PresetFamily;
+  readonly description: string;
+  /** The dataset it is made for (the CLI's default `--dataset`). */
+  readonly dataset: string;
+  readonly training: TrainingDefaults;
+  /** A fresh spec (callers may change it). */
+  spec(): FlowSpec;
+}
+
+const FMNIST: [number, number, number] = [1, 28, 28];
+
+function preset(name: string, family: PresetFamily, dataset: string, description: string, training: TrainingDefaults, spec: () => FlowSpec): Preset {
+  return { name, family, dataset, description, training, spec };
+}
+
+const toy: TrainingDefaults = { steps: 5000, batch: 256, lr: 1e-3 };
+
+/** Every named preset, by name. */
+export const presets: Readonly<Record<string, Preset>> = Object.fromEntries(
+  [
+    preset('nice-2d', 'nice', 'mixture', '2-D NICE: 6 additive couplings (MLP 64-64) + scale', toy, () =>
+      niceFlow({ event: [2], couplings: 6, hidden: [64, 64], name: 'nice-2d' }),
+    ),
+    preset('realnvp-2d', 'realnvp', 'mixture', '2-D RealNVP: 8 affine couplings (MLP 64-64, tanh-bounded scale)', toy, () =>
+      realnvpFlow({ event: [2], couplings: 8, hidden: [64, 64], name: 'realnvp-2d' }),
+    ),
+    preset('maf-2d', 'maf', 'mixture', '2-D MAF: 5 MADE blocks (64-64) with reversals', toy, () =>
+      mafFlow({ event: [2], blocks: 5, hidden: [64, 64], name: 'maf-2d' }),
+    ),
+    preset('iaf-2d', 'iaf', 'mixture', '2-D IAF: 5 MADE blocks (64-64) with reversals', toy, () =>
+      iafFlow({ event: [2], blocks: 5, hidden: [64, 64], name: 'iaf-2d' }),
+    ),
+    preset('nice-mnist', 'nice', 'mnist', 'NICE on MNIST as 784-vectors: logit, 4 additive couplings (even/odd features, MLP 512-512) + scale', { steps: 20000, batch: 64, lr: 1e-3 }, () =>
+      niceFlow({ event: [784], couplings: 4, hidden: [512, 512], mask: 'alternating', logitAlpha: 0.05, name: 'nice-mnist' }),
+    ),
+    preset('realnvp-fmnist', 'realnvp', 'fmnist', 'RealNVP on 1×28×28: logit, 2 scales (checkerboard ×3, squeeze, channel ×3, split) + 4 checkerboard, CNN 64', { steps: 20000, batch: 64, lr: 1e-3 }, () =>
+      realnvpFlow({ event: FMNIST, scales: 2, finalCouplings: 4, hiddenChannels: 64, name: 'realnvp-fmnist' }),
+    ),
+    preset('glow-fmnist-small', 'glow', 'fmnist', 'Glow on 1×28×28: L = 2, K = 8, CNN 64, LU 1×1 convolutions, learned split prior', { steps: 20000, batch: 64, lr: 1e-3 }, () =>
+      glowFlow({ event: FMNIST, levels: 2, steps: 8, hidden: 64, invConv: 'lu', name: 'glow-fmnist-small' }),
+    ),
+    preset('glow-fmnist', 'glow', 'fmnist', 'Glow on 1×28×28: L = 2, K = 16, CNN 256, LU 1×1 convolutions (the one to train long)', { steps: 100000, batch: 64, lr: 1e-3 }, () =>
+      glowFlow({ event: FMNIST, levels: 2, steps: 16, hidden: 256, invConv: 'lu', name: 'glow-fmnist' }),
+    ),
+    preset('maf-784', 'maf', 'fmnist', 'MAF on 784-vectors: logit, 5 MADE blocks (1024) with reversals; fast density, sequential sampling', { steps: 20000, batch: 64, lr: 1e-4 }, () =>
+      mafFlow({ event: [784], blocks: 5, hidden: [1024], logitAlpha: 0.05, name: 'maf-784' }),
+    ),
+    preset('iaf-784', 'iaf', 'fmnist', 'IAF on 784-vectors: logit, 5 MADE blocks (1024) with reversals; fast sampling, sequential density', { steps: 20000, batch: 64, lr: 1e-4 }, () =>
+      iafFlow({ event: [784], blocks: 5, hidden: [1024], logitAlpha: 0.05, name: 'iaf-784' }),
+    ),
+  ].map((p) => [p.name, p]),
+);
+
+export class UnknownPresetError extends Error {
+  override name = 'UnknownPresetError';
+}
+
+/** The preset called `name`; an unknown name is an error listing the known ones. */
+export function getPreset(name: string): Preset {
+  const p = Object.hasOwn(presets, name) ? presets[name] : undefined;
+  if (!p) throw new UnknownPresetError(`unknown preset '${name}'; known presets: ${Object.keys(presets).join(', ')}`);
+  return p;
+}
+
+/** The families as functions of their options, for flows that are not a named preset. */
+export const families = { nice: niceFlow, realnvp: realnvpFlow, glow: glowFlow, maf: mafFlow, iaf: iafFlow } as const;
