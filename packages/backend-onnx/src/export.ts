@@ -22,7 +22,7 @@ export const METADATA_KEYS = {
   event: 'bijective.event',
   /** The latent layout: shapes of the pieces concatenated (flattened, in this order) into `z` (JSON). */
   latentLayout: 'bijective.latent_layout',
-  /** `'unroll'` or `'loop'`: how sequential directions were lowered. */
+  /** `'unroll'`, `'loop'` or `'auto'`: how sequential directions were lowered. */
   loops: 'bijective.loops',
   /** Training metrics, when given (JSON object). */
   metrics: 'bijective.metrics',
@@ -31,7 +31,7 @@ export const METADATA_KEYS = {
 export type ModelRole = 'log_prob' | 'sample';
 
 export interface ExportOptions {
-  /** How loops (MAF sampling, IAF density) are lowered; default `'unroll'`. */
+  /** How loops (MAF sampling, IAF density) are lowered; default `'auto'` (short loops unrolled, long ones ONNX Loop). */
   loops?: LoopLowering;
   /** Training metrics to record in `metadata_props` (e.g. `{ bitsPerDim: 1.23, epochs: 40 }`). */
   metrics?: Record<string, number | string | boolean>;
@@ -58,7 +58,7 @@ function metadata(flow: Flow, role: ModelRole, options: ExportOptions): Record<s
     [METADATA_KEYS.version]: VERSION,
     [METADATA_KEYS.event]: JSON.stringify(flow.spec.event),
     [METADATA_KEYS.latentLayout]: JSON.stringify(latentPieces(flow)),
-    [METADATA_KEYS.loops]: options.loops ?? 'unroll',
+    [METADATA_KEYS.loops]: options.loops ?? 'auto',
   };
   if (options.metrics) m[METADATA_KEYS.metrics] = JSON.stringify(options.metrics);
   return m;
@@ -76,7 +76,7 @@ const LAYOUT_DOC =
  */
 export function exportOnnx(flow: Flow, options: ExportOptions = {}): OnnxExport {
   const name = modelName(flow, options);
-  const lowerOptions = { loops: options.loops ?? 'unroll' };
+  const lowerOptions = { loops: options.loops ?? 'auto' };
   const density = lowerGraph(
     traceFlow(flow, 'density'),
     flow.params,

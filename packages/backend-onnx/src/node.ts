@@ -151,11 +151,21 @@ async function nodeEngineStatus(engine: OrtEngine): Promise<EngineStatus> {
 }
 
 const statusCache = new Map<OrtEngine, Promise<EngineStatus>>();
+/**
+ * Probes run one after another: onnxruntime-web initialises its WebAssembly runtime once,
+ * and a second initialisation started before the first finished fails ("multiple calls to
+ * 'initWasm()'"), which would misreport the second engine as unavailable.
+ */
+let probeChain: Promise<unknown> = Promise.resolve();
 
 /** Whether `engine` can run in this process (probed once, then cached). */
 export function engineStatus(engine: OrtEngine): Promise<EngineStatus> {
   let s = statusCache.get(engine);
-  if (!s) statusCache.set(engine, (s = nodeEngineStatus(engine)));
+  if (!s) {
+    s = probeChain.then(() => nodeEngineStatus(engine));
+    probeChain = s;
+    statusCache.set(engine, s);
+  }
   return s;
 }
 

@@ -81,10 +81,20 @@ async function webEngineStatus(engine: OrtEngine): Promise<EngineStatus> {
 }
 
 const statusCache = new Map<OrtEngine, Promise<EngineStatus>>();
+/**
+ * Probes run one after another: onnxruntime-web initialises its WebAssembly runtime once,
+ * and a second initialisation started before the first finished fails ("multiple calls to
+ * 'initWasm()'"), which would misreport the second engine as unavailable.
+ */
+let probeChain: Promise<unknown> = Promise.resolve();
 
 export function engineStatus(engine: OrtEngine): Promise<EngineStatus> {
   let s = statusCache.get(engine);
-  if (!s) statusCache.set(engine, (s = webEngineStatus(engine)));
+  if (!s) {
+    s = probeChain.then(() => webEngineStatus(engine));
+    probeChain = s;
+    statusCache.set(engine, s);
+  }
   return s;
 }
 

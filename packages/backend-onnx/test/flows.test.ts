@@ -21,7 +21,7 @@ function close(what: string, actual: ArrayLike<number>, expected: ArrayLike<numb
 
 for (const c of SPEC_CASES) {
   const missing = missingLayers(c);
-  const loopModes: LoopLowering[] = c.sequential ? ['unroll', 'loop'] : ['unroll'];
+  const loopModes: LoopLowering[] = c.sequential ? ['auto', 'unroll', 'loop'] : ['auto'];
   for (const engine of ['ort-node-cpu', 'ort-web-wasm'] as TestEngine[]) {
     for (const loops of loopModes) {
       describe.skipIf(missing.length > 0)(`${c.name} on ${engine}${c.sequential ? `, loops ${loops}` : ''}${missing.length ? ` (core lacks ${missing.join(', ')})` : ''}`, () => {

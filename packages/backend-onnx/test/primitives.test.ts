@@ -1,5 +1,6 @@
 import { GraphBuilder, PRIMITIVES, type Graph, type ParamTensor, type PrimitiveName, type Tensor, type Value } from '@bijective/core';
 import { describe, expect, test } from 'vitest';
+import { AUTO_UNROLL_MAX_NODES } from '../src/lower.js';
 import { onnx } from '../src/proto/onnx.generated.js';
 import { graphModel, randomParam, randomTensor, runOnOrt, runReferenceGraph, toleranceRatio, type TestEngine } from './helpers.js';
 
@@ -211,6 +212,26 @@ describe('export-time folding', () => {
       const nodes = loops === 'unroll' ? graph.node.length : (loop!.attribute![0]!.g as onnx.GraphProto).node.length;
       expect(nodes).toBe(loops === 'unroll' ? 2 * 50 + 1 : 4);
     }
+  });
+
+  test("'auto' unrolls a short loop and keeps a long one an ONNX Loop, each body's folded weight embedded once", async () => {
+    const g = new GraphBuilder();
+    const x = g.input('x', ['N', 3]);
+    const body = (b: GraphBuilder, s: Value) => b.tanh(b.add(b.matmul(s, b.mul(b.param('w', [3, 3]), b.constant([0, 1, 1, 0, 0, 1, 0, 0, 0], [3, 3]))), b.scalar(0.1)));
+    const short = g.loop(3, x, [], body);
+    const long = g.loop(AUTO_UNROLL_MAX_NODES, short, [], body);
+    g.output('y', long);
+    const graph = g.build();
+    const params = { w: randomParam([3, 3], 2) };
+    const onnxGraph = onnx.ModelProto.decode(graphModel(graph, params, 'auto')).graph as onnx.GraphProto;
+    expect(onnxGraph.node.filter((n) => n.opType === 'Loop')).toHaveLength(1);
+    expect(onnxGraph.node.filter((n) => n.opType === 'Tanh')).toHaveLength(3);
+    // One masked weight for the inlined copies, one for the Loop body.
+    expect(onnxGraph.initializer.filter((t) => t.name!.startsWith('folded_mul'))).toHaveLength(2);
+    const inputs = { x: randomTensor([N, 3], 3) };
+    const expected = runReferenceGraph(graph, inputs, params).y!;
+    const actual = await runOnOrt('ort-node-cpu', graph, inputs, params, 'auto');
+    expect(toleranceRatio(actual.y!.data, expected.data, RTOL, ATOL)).toBeLessThanOrEqual(1);
   });
 
   test('parameter-only values are evaluated in float64 before rounding to float32', async () => {
