@@ -20,7 +20,12 @@ type T = tf.Tensor;
 /** Sums `dy` down to `shape` over the axes broadcasting added or stretched. */
 function unbroadcast(dy: T, shape: number[]): T {
   const axes = tf.broadcast_util.getReductionAxes(shape, dy.shape);
-  return tf.reshape(axes.length > 0 ? tf.sum(dy, axes) : dy, shape);
+  const summed = axes.length > 0 ? tf.sum(dy, axes) : dy;
+  return sameShape(summed.shape, shape) ? summed : tf.reshape(summed, shape);
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
 /** `dy` of a reduction over `axes` (output with or without kept dims), reshaped to broadcast over `shape`. */
@@ -34,7 +39,8 @@ function axesOf(axis: number | number[] | undefined | null, rank: number): numbe
   return list.map((a) => (a < 0 ? a + rank : a));
 }
 
-const float = (t: T) => tf.cast(t, 'float32');
+/** Bool (comparison results) to float; float32 tensors pass through (a cast would copy). */
+const float = (t: T) => (t.dtype === 'float32' ? t : tf.cast(t, 'float32'));
 
 const GRADIENTS: Grad[] = [
   { kernelName: tf.Identity, gradFunc: (dy) => ({ x: () => tf.clone(dy as T) }) },
@@ -114,7 +120,7 @@ const GRADIENTS: Grad[] = [
     inputsToSave: ['x'],
     gradFunc: (dy, [x], attrs) => {
       const axes = axesOf((attrs as unknown as tf.SumAttrs).axis, x!.rank);
-      return { x: () => tf.mul(expandReduced(dy as T, x!.shape, axes), tf.onesLike(x!)) };
+      return { x: () => tf.broadcastTo(expandReduced(dy as T, x!.shape, axes), x!.shape) };
     },
   },
   {
@@ -123,7 +129,7 @@ const GRADIENTS: Grad[] = [
     gradFunc: (dy, [x], attrs) => {
       const axes = axesOf((attrs as unknown as tf.MeanAttrs).axis, x!.rank);
       const count = axes.reduce((n, a) => n * x!.shape[a]!, 1);
-      return { x: () => tf.div(tf.mul(expandReduced(dy as T, x!.shape, axes), tf.onesLike(x!)), count) };
+      return { x: () => tf.broadcastTo(expandReduced(tf.div(dy as T, count), x!.shape, axes), x!.shape) };
     },
   },
   {

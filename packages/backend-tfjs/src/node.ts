@@ -1,0 +1,87 @@
+/**
+ * The Node entry point, `@bijective/backend-tfjs/node`: everything of the main entry point,
+ * plus what needs Node — the `tfjs-node` / `tfjs-node-gpu` engines (native TensorFlow,
+ * used when the optional peer package is installed), the wasm engine pointed at the
+ * `.wasm` files on disk, and checkpoints on the file system for `train`. Importing it
+ * installs these (the engine registry and default checkpoint IO are shared).
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { CheckpointError, decodeSafetensors, encodeSafetensors } from '@bijective/core';
+import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from '@bijective/core/node';
+import * as tf from '@tensorflow/tfjs-core';
+import { registerEngine, wasmEngine, type EngineDef } from './engines.js';
+import { setDefaultCheckpointIO, type CheckpointIO, type TensorMap } from './checkpoint-io.js';
+
+export * from './index.js';
+
+const require = createRequire(import.meta.url);
+
+/** Where `@tensorflow/tfjs-backend-wasm` keeps its `.wasm` files (its dist folder). */
+export function wasmFilesDir(): string {
+  return `${dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}/`;
+}
+
+let nativeProvider: string | undefined;
+
+function nativeEngine(name: 'tfjs-node' | 'tfjs-node-gpu', pkg: string): EngineDef {
+  return {
+    name,
+    backend: 'tensorflow',
+    install: `npm install ${pkg}`,
+    precheck: async () => {
+      try {
+        require.resolve(pkg);
+      } catch {
+        return `${pkg} is not installed (it is an optional peer dependency: it downloads the native TensorFlow library)`;
+      }
+      if (nativeProvider && nativeProvider !== pkg) return `the tfjs 'tensorflow' backend is already provided by ${nativeProvider}; one process can load only one of them`;
+      return null;
+    },
+    load: async () => {
+      // A variable specifier: the package is optional, so nothing may resolve it at build time.
+      const specifier: string = pkg;
+      await import(specifier);
+      nativeProvider = pkg;
+    },
+    describe: async () => `native TensorFlow ${(tf.engine().backend as unknown as { binding?: { TF_Version?: string } }).binding?.TF_Version ?? ''}`.trim(),
+  };
+}
+
+registerEngine(wasmEngine({ wasmPaths: wasmFilesDir() }));
+registerEngine(nativeEngine('tfjs-node', '@tensorflow/tfjs-node'));
+registerEngine(nativeEngine('tfjs-node-gpu', '@tensorflow/tfjs-node-gpu'));
+
+/** The optimizer state beside a checkpoint's `weights.safetensors`. */
+export const OPTIMIZER_FILE = 'optimizer.safetensors';
+
+/**
+ * Checkpoints on the file system: core's `saveCheckpoint` folder plus `optimizer.safetensors`,
+ * written first and tagged with the step, so a crash between the two writes is detected on
+ * load rather than resuming with moments from another step.
+ */
+export const fsCheckpointIO: CheckpointIO = {
+  async save(dir, flow, meta, optimizer) {
+    const step = String((meta.training as { step?: number } | undefined)?.step ?? '');
+    await writeFileAtomic(join(dir, OPTIMIZER_FILE), encodeSafetensors(optimizer, { step }));
+    await saveCheckpoint(dir, flow, meta);
+  },
+  async load(dir) {
+    const { flow, meta } = await loadCheckpoint(dir);
+    let optimizer: TensorMap = {};
+    const path = join(dir, OPTIMIZER_FILE);
+    const bytes = await readFile(path).catch(() => undefined);
+    if (bytes) {
+      const decoded = decodeSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
+      const step = String((meta.training as { step?: number } | undefined)?.step ?? '');
+      if (decoded.metadata.step !== step) {
+        throw new CheckpointError(`${path} is from step ${decoded.metadata.step}, flow.json from step ${step}: the checkpoint was not saved completely`);
+      }
+      optimizer = decoded.tensors;
+    }
+    return { flow, meta, optimizer };
+  },
+};
+
+setDefaultCheckpointIO(fsCheckpointIO);
