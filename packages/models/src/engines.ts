@@ -28,11 +28,16 @@ export async function openRuntime(flow: Flow, engine: string = DEFAULT_ENGINE): 
   const family = engineFamily(engine);
   if (family === 'reference') return referenceRuntime(flow);
   if (family === 'tfjs') {
-    const { tfjsRuntime } = await import('@bijective/backend-tfjs');
+    // The Node entry point registers the wasm engine with its .wasm files, and tfjs-node when installed.
+    const { tfjsRuntime } = await import('@bijective/backend-tfjs/node');
     return tfjsRuntime(flow, { engine });
   }
   const onnx = await import('@bijective/backend-onnx/node');
   if (!onnx.isOrtEngine(engine)) throw new EngineNotAvailableError(`unknown ONNX Runtime engine '${engine}'; known: ${onnx.ORT_ENGINES.join(', ')}`);
+  // Probe only this engine (listing them all would start every execution provider, whose
+  // native libraries print warnings of their own).
+  const status = await onnx.engineStatus(engine);
+  if (!status.available) throw new EngineNotAvailableError(`engine '${engine}' is not available: ${status.reason ?? 'unknown reason'} (\`bijective engines\` lists what runs here)`);
   return onnx.ortRuntime(flow, { engine });
 }
 
@@ -40,7 +45,7 @@ export async function openRuntime(flow: Flow, engine: string = DEFAULT_ENGINE): 
 export async function listAllEngines(): Promise<{ engine: string; available: boolean; reason?: string }[]> {
   const out: { engine: string; available: boolean; reason?: string }[] = [{ engine: 'reference', available: true, reason: 'float64 interpreter (slow; the oracle)' }];
   try {
-    const tfjs = await import('@bijective/backend-tfjs');
+    const tfjs = await import('@bijective/backend-tfjs/node');
     for (const e of await tfjs.listEngines()) out.push({ engine: e.engine, available: e.available, ...(e.reason ?? e.detail ? { reason: e.reason ?? e.detail } : {}) });
   } catch (e) {
     out.push({ engine: 'tfjs-*', available: false, reason: `@bijective/backend-tfjs failed to load: ${(e as Error).message}` });

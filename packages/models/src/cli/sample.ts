@@ -1,0 +1,90 @@
+import type { Command } from 'commander';
+import { Rng, sizeOf, type Flow } from '@bijective/core';
+import { gatherExamples } from '../datasets/batches.js';
+import { DEFAULT_ENGINE, openRuntime } from '../engines.js';
+import { imageGrid } from '../render.js';
+import { CliError, datasetFor, intOption, numberOption, openCheckpoint, type TrainMeta } from './common.js';
+import { outputKind, toCsv, writeOutput } from './output.js';
+
+/** The image shape `[C, H, W]` of a flow's examples: its event, or the shape of the images it was trained on. */
+export function imageShapeOf(flow: Flow, meta: TrainMeta): [number, number, number] | undefined {
+  const event = flow.spec.event;
+  if (event.length === 3) return event as [number, number, number];
+  const shape = meta.dataShape;
+  if (Array.isArray(shape) && shape.length === 3 && sizeOf(shape as number[]) === sizeOf(event)) return shape as [number, number, number];
+  return undefined;
+}
+
+interface SampleOptions {
+  checkpoint: string;
+  n: number;
+  temperature: number;
+  seed: number;
+  out: string;
+  engine: string;
+  columns?: number;
+  zoom: number;
+  interpolate?: boolean;
+  between: string;
+  frames: number;
+  dataset?: string;
+  dataDir?: string;
+}
+
+function parsePair(s: string): [number, number] {
+  const parts = s.split(',').map((p) => Number(p.trim()));
+  if (parts.length !== 2 || !parts.every((p) => Number.isInteger(p) && p >= 0)) throw new CliError(`sample: --between expects two test-image indices 'A,B', got '${s}'`);
+  return parts as [number, number];
+}
+
+async function sample(opts: SampleOptions): Promise<void> {
+  const kind = outputKind(opts.out, 'sample');
+  const { flow, meta } = await openCheckpoint(opts.checkpoint);
+  const image = imageShapeOf(flow, meta);
+  if (kind === 'png' && !image) throw new CliError(`sample: this flow's examples are vectors of ${flow.dim}; write them as CSV (--out FILE.csv)`);
+  if (opts.interpolate && kind !== 'png') throw new CliError('sample: --interpolate draws a PNG strip; use --out FILE.png');
+  const runtime = await openRuntime(flow, opts.engine);
+  try {
+    if (opts.interpolate) {
+      const dataset = await datasetFor(meta, opts, 'sample --interpolate');
+      const [a, b] = parsePair(opts.between);
+      const x = gatherExamples(dataset, 'test', [a, b], flow.spec.event, new Rng(opts.seed));
+      const { z } = await runtime.encode(x);
+      const d = flow.dim;
+      const k = opts.frames;
+      const zs = new Float64Array(k * d);
+      for (let f = 0; f < k; f++) {
+        const t = k === 1 ? 0 : f / (k - 1);
+        for (let i = 0; i < d; i++) zs[f * d + i] = (1 - t) * z.data[i]! + t * z.data[d + i]!;
+      }
+      const frames = await runtime.decode({ data: zs, shape: [k, ...flow.spec.event] });
+      await writeOutput(opts.out, imageGrid(frames.data, [k, ...image!], { columns: k, zoom: opts.zoom }));
+      return;
+    }
+    const x = await runtime.sample({ n: opts.n, temperature: opts.temperature, seed: opts.seed });
+    if (kind === 'png') await writeOutput(opts.out, imageGrid(x.data, [opts.n, ...image!], { zoom: opts.zoom, ...(opts.columns ? { columns: opts.columns } : {}) }));
+    else await writeOutput(opts.out, toCsv(x.data, opts.n, flow.dim));
+  } finally {
+    await runtime.dispose();
+  }
+}
+
+export function registerSample(program: Command): void {
+  program
+    .command('sample')
+    .description('draw samples from a checkpoint: a PNG grid for images, CSV for vectors; or --interpolate between two test images')
+    .requiredOption('--checkpoint <dir>', 'checkpoint folder')
+    .requiredOption('--out <file>', 'output file: .png (images) or .csv')
+    .option('--n <n>', 'number of samples', intOption(1), 64)
+    .option('--temperature <t>', 'scale of the base noise', numberOption((v) => v >= 0, 'a number >= 0'), 1)
+    .option('--seed <n>', 'noise seed (the same seed gives the same samples on every engine)', intOption(0), 0)
+    .option('--engine <engine>', 'engine: reference, tfjs-wasm, ort-node-cpu, ...', DEFAULT_ENGINE)
+    .option('--columns <n>', 'images per row of the grid (default ⌈√n⌉)', intOption(1))
+    .option('--zoom <n>', 'pixel scale of the PNG', intOption(1), 2)
+    .option('--interpolate', 'encode two test images and decode a straight line between their latents (a PNG strip)')
+    .option('--between <a,b>', 'with --interpolate: indices of the two test images', '0,1')
+    .option('--frames <n>', 'with --interpolate: images in the strip, both ends included', intOption(2), 8)
+    .option('--dataset <name>', 'with --interpolate: dataset (default: the checkpoint\'s)')
+    .option('--data-dir <dir>', 'folder of the Fashion-MNIST IDX files')
+    .action(sample);
+}

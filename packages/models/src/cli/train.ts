@@ -1,0 +1,217 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { createFlow, type Flow } from '@bijective/core';
+import { FLOW_FILE, loadCheckpoint, saveCheckpoint } from '@bijective/core/node';
+import type { TrainData, TrainProgress, TrainResult } from '@bijective/backend-tfjs';
+import { checkEventFits } from '../datasets/batches.js';
+import { datasetShape, loadDataset, type Dataset } from '../datasets/registry.js';
+import { DEFAULT_ENGINE, engineFamily } from '../engines.js';
+import { evaluate, type EvalResult } from '../evaluate.js';
+import { getPreset } from '../presets/registry.js';
+import { CliError, commandLine, intOption, numberOption, type TrainMeta } from './common.js';
+import { MetricsLog } from './metricsLog.js';
+import { progressDisplay } from './progress.js';
+
+export const METRICS_FILE = 'metrics.jsonl';
+
+export interface TrainCommandOptions {
+  preset: string;
+  dataset?: string;
+  dataDir?: string;
+  dataSeed: number;
+  engine: string;
+  steps?: number;
+  epochs?: number;
+  batch?: number;
+  lr?: number;
+  warmup?: number;
+  decay: 'none' | 'cosine';
+  clipGradNorm?: number;
+  out?: string;
+  resume?: boolean;
+  seed: number;
+  evalEvery?: number;
+  evalExamples?: number;
+  checkpointEvery: number;
+  logEvery: number;
+  maxMinutes?: number;
+  quiet?: boolean;
+}
+
+/** The first `count` examples of a split as the trainer's data (bytes for images, dequantised by the trainer). */
+function trainData(dataset: Dataset, split: 'train' | 'test', event: readonly number[], count?: number): TrainData {
+  if (dataset.kind === 'vector') {
+    const n = Math.min(count ?? Infinity, split === 'train' ? dataset.nTrain : dataset.nTest);
+    const values = split === 'train' ? dataset.train : dataset.test;
+    return { data: values.subarray(0, n * dataset.dim), shape: [n, ...event] };
+  }
+  const set = dataset[split];
+  const n = Math.min(count ?? Infinity, set.count);
+  const size = set.shape[0] * set.shape[1] * set.shape[2];
+  return { data: set.data.subarray(0, n * size), shape: [n, ...event] };
+}
+
+function eventRecord(p: TrainProgress): Record<string, unknown> {
+  if (p.kind === 'step' || p.kind === 'eval') {
+    const { metric, ...rest } = p;
+    return { ...rest, [metric.name]: metric.value };
+  }
+  return { ...p };
+}
+
+/** Runs `train`; returns the test metrics written into the checkpoint. */
+export async function runTrain(opts: TrainCommandOptions, argv: readonly string[]): Promise<{ dir: string; result: TrainResult; test: EvalResult & Record<string, unknown> }> {
+  const preset = getPreset(opts.preset);
+  if (engineFamily(opts.engine) !== 'tfjs') {
+    throw new CliError(`train runs on TensorFlow.js engines (tfjs-wasm, tfjs-cpu, tfjs-node, ...); '${opts.engine}' does not train (it can eval, sample and density)`);
+  }
+  if (opts.steps !== undefined && opts.epochs !== undefined) throw new CliError('train: pass --steps or --epochs, not both');
+  const dir = opts.out ?? join('runs', preset.name);
+  const hasCheckpoint = existsSync(join(dir, FLOW_FILE));
+  if (opts.resume && !hasCheckpoint) throw new CliError(`train: nothing to resume in ${dir} (no ${FLOW_FILE}); drop --resume to start a new run there`);
+  if (!opts.resume && hasCheckpoint) throw new CliError(`train: ${dir} already holds a checkpoint; pass --resume to continue it, or choose another --out`);
+
+  const dataset = await loadDataset(opts.dataset ?? preset.dataset, { seed: opts.dataSeed, ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}) });
+  const flow: Flow = createFlow(preset.spec(), { seed: opts.seed });
+  const event = flow.spec.event;
+  checkEventFits(dataset, event, `preset '${preset.name}'`);
+  const image = dataset.kind === 'image';
+  const batch = opts.batch ?? preset.training.batch;
+  const lr = opts.lr ?? preset.training.lr;
+  const steps = opts.epochs === undefined ? (opts.steps ?? preset.training.steps) : undefined;
+  const data = trainData(dataset, 'train', event);
+  const totalSteps = steps ?? opts.epochs! * Math.floor(data.shape[0]! / Math.min(batch, data.shape[0]!));
+  const warmup = opts.warmup ?? Math.min(200, Math.floor(totalSteps / 10));
+  const evalEvery = opts.evalEvery ?? Math.max(1, Math.ceil(totalSteps / 10));
+  const validation = trainData(dataset, 'test', event, opts.evalExamples ?? (image ? 1000 : undefined));
+
+  const meta: TrainMeta = {
+    preset: preset.name,
+    dataset: dataset.name,
+    dataShape: datasetShape(dataset),
+    ...(dataset.kind === 'vector' ? { dataSeed: opts.dataSeed } : {}),
+    ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
+    command: commandLine(argv),
+    run: { engine: opts.engine, batch, lr, warmup, decay: opts.decay, seed: opts.seed, steps: totalSteps, ...(opts.maxMinutes !== undefined ? { maxMinutes: opts.maxMinutes } : {}) },
+  };
+  const tfjs = await import('@bijective/backend-tfjs/node');
+  // The trainer's checkpoints carry its own state in `meta.training`; ours (preset, dataset,
+  // command) is merged in so every checkpoint of the run says how it was made.
+  const io = { save: (d: string, f: Flow, m: Record<string, unknown>, o: Parameters<typeof tfjs.fsCheckpointIO.save>[3]) => tfjs.fsCheckpointIO.save(d, f, { ...meta, ...m }, o), load: tfjs.fsCheckpointIO.load };
+
+  const log = new MetricsLog(join(dir, METRICS_FILE));
+  const display = progressDisplay({ unit: image ? 'img' : 'ex', batch, ...(opts.quiet ? { tty: false } : {}) });
+  const controller = new AbortController();
+  const onSigint = () => {
+    display.line('interrupted: stopping after this step and saving a checkpoint (Ctrl-C again to quit at once)');
+    controller.abort();
+    process.off('SIGINT', onSigint);
+  };
+  process.on('SIGINT', onSigint);
+  const timer = opts.maxMinutes !== undefined ? setTimeout(() => controller.abort(), opts.maxMinutes * 60_000) : undefined;
+  timer?.unref();
+  log.append({ kind: 'start', resume: Boolean(opts.resume), ...meta });
+  const started = performance.now();
+  let result: TrainResult;
+  try {
+    result = await tfjs.train(flow, data, {
+      engine: opts.engine,
+      ...(steps !== undefined ? { steps } : { epochs: opts.epochs! }),
+      batchSize: batch,
+      lr,
+      warmupSteps: warmup,
+      decay: opts.decay === 'cosine' ? { type: 'cosine', finalFraction: 0.05 } : { type: 'none' },
+      ...(opts.clipGradNorm !== undefined ? { clipGradNorm: opts.clipGradNorm } : {}),
+      seed: opts.seed,
+      ...(image ? { dequantize: { bins: 256 } } : {}),
+      validation,
+      evalEvery,
+      checkpoint: { dir, every: opts.checkpointEvery },
+      ...(opts.resume ? { resume: dir } : {}),
+      checkpointIO: io,
+      signal: controller.signal,
+      onStep: (p) => {
+        if (p.kind === 'step') {
+          display.step({ step: p.step, total: p.totalSteps, loss: p.loss, metricName: p.metric.name, metric: p.metric.value, examplesPerSecond: p.examplesPerSecond });
+          if ((p.step + 1) % opts.logEvery === 0 || p.step + 1 === p.totalSteps) log.append(eventRecord(p));
+          return;
+        }
+        log.append(eventRecord(p));
+        if (p.kind === 'eval') display.line(`step ${p.step + 1}: test (${p.examples} examples) loss ${p.loss.toFixed(4)} nats, ${p.metric.name === 'bitsPerDim' ? 'bits/dim' : 'nats/dim'} ${p.metric.value.toFixed(4)}`);
+        else if (p.kind === 'rejected') display.line(`step ${p.step + 1}: rejected (${p.reason}); weights unchanged`);
+        else if (p.kind === 'rollback') display.line(`step ${p.step + 1}: rolled back to step ${p.toStep} and lowered the learning rate to ${p.lr.toExponential(2)} (${p.reason})`);
+        else if (p.kind === 'init') display.line(`data-dependent initialisation of ${p.params.length} parameters on the first batch`);
+      },
+    });
+  } finally {
+    display.stop();
+    process.off('SIGINT', onSigint);
+    if (timer) clearTimeout(timer);
+    await log.flush();
+  }
+  const elapsed = (performance.now() - started) / 1000;
+  // The trainer evaluates every `evalEvery` steps and once more at the end; log that last one
+  // too when the run did not end on a multiple (a stopped or resumed run).
+  if (result.validation && result.steps % evalEvery !== 0) {
+    const v = result.validation;
+    log.append({ kind: 'eval', step: result.steps - 1, loss: v.loss, [v.metric.name]: v.metric.value, examples: validation.shape[0], final: true });
+  }
+
+  // Final evaluation on the whole test set, recorded in flow.json (weights are unchanged).
+  const runtime = await tfjs.tfjsRuntime(flow, { engine: opts.engine });
+  let test: EvalResult & Record<string, unknown>;
+  try {
+    test = { ...(await evaluate(runtime, dataset, { event })) };
+  } finally {
+    await runtime.dispose();
+  }
+  if (dataset.kind === 'vector' && dataset.truth) {
+    const h = dataset.truth.entropy();
+    test.entropy = { value: h.value, stdErr: h.standardError, samples: h.samples };
+  }
+  const saved = await loadCheckpoint(dir);
+  const summary = { engine: result.engine, steps: result.steps, updates: result.updates, rejected: result.rejected, rollbacks: result.rollbacks, lrScale: result.lrScale, stopped: result.stopped, seconds: elapsed };
+  await saveCheckpoint(dir, saved.flow, { ...saved.meta, result: summary, metrics: { train: { loss: result.loss, [result.metric.name]: result.metric.value }, test } });
+  log.append({ kind: 'test', ...test });
+  await log.flush();
+  return { dir, result, test };
+}
+
+export function registerTrain(program: Command, argv: readonly string[]): void {
+  program
+    .command('train')
+    .description('train a preset on a dataset (TensorFlow.js), with checkpoints, periodic test evaluation and metrics.jsonl')
+    .requiredOption('--preset <name>', 'a named preset (see `bijective presets`)')
+    .option('--dataset <name>', "dataset (default: the preset's; see `bijective datasets`)")
+    .option('--data-dir <dir>', 'folder of the Fashion-MNIST IDX gzip files (default /usr/share/datasets/fashion-mnist)')
+    .option('--data-seed <n>', 'seed of the generated 2-D datasets', intOption(0), 1)
+    .option('--engine <engine>', 'tfjs engine: tfjs-wasm, tfjs-cpu, tfjs-node, ...', DEFAULT_ENGINE)
+    .option('--steps <n>', "number of steps (default: the preset's)", intOption(1))
+    .option('--epochs <n>', 'number of epochs (instead of --steps)', intOption(1))
+    .option('--batch <n>', "batch size (default: the preset's)", intOption(1))
+    .option('--lr <rate>', "peak Adam learning rate (default: the preset's)", numberOption((v) => v > 0, 'a positive number'))
+    .option('--warmup <n>', 'linear learning-rate warm-up steps (default min(200, steps/10))', intOption(0))
+    .option('--decay <kind>', "learning-rate decay after warm-up: 'none' or 'cosine' (to 5%)", 'none')
+    .option('--clip-grad-norm <x>', 'clip the global gradient norm', numberOption((v) => v > 0, 'a positive number'))
+    .option('--out <dir>', 'run folder: checkpoint, metrics.jsonl (default runs/<preset>)')
+    .option('--resume', 'continue the run saved in --out')
+    .option('--seed <n>', 'seed of the initial weights, batch order and dequantisation noise', intOption(0), 0)
+    .option('--eval-every <n>', 'evaluate on test examples every n steps (default steps/10)', intOption(1))
+    .option('--eval-examples <n>', 'test examples in each periodic evaluation (default: 1000 images, every 2-D point)', intOption(1))
+    .option('--checkpoint-every <n>', 'save a checkpoint every n steps', intOption(1), 1000)
+    .option('--log-every <n>', 'write a step record to metrics.jsonl every n steps', intOption(1), 10)
+    .option('--max-minutes <m>', 'stop after m minutes of training (a checkpoint is saved, the test set evaluated)', numberOption((v) => v > 0, 'a positive number'))
+    .option('--quiet', 'plain progress lines even on a terminal')
+    .action(async (opts: TrainCommandOptions) => {
+      if (opts.decay !== 'none' && opts.decay !== 'cosine') throw new CliError(`train: --decay must be 'none' or 'cosine', got '${String(opts.decay)}'`);
+      const { dir, result, test } = await runTrain(opts, argv);
+      const metric = test.bitsPerDim !== undefined ? `bits/dim ${test.bitsPerDim.toFixed(4)}` : `nats/dim ${test.natsPerDim!.toFixed(4)}`;
+      const kl = test.kl ? `, KL to the true density ${test.kl.value.toFixed(4)} ± ${test.kl.stdErr.toFixed(4)} nats` : '';
+      process.stdout.write(
+        `${result.stopped ? 'stopped' : 'done'} after ${result.steps} steps on ${result.engine} (${result.rejected} rejected, ${result.rollbacks} rollbacks)\n` +
+          `test: nll ${test.nll.toFixed(4)} ± ${test.nllStdErr.toFixed(4)} nats, ${metric} (${test.n} examples)${kl}\n` +
+          `checkpoint: ${dir}\n`,
+      );
+    });
+}
