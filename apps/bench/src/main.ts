@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench [-- options]`: runs the plan, prints the live table and the summary, and
+ * writes `bench-results/<timestamp>/` (results.json, report.md, report.html, charts).
+ */
+import { resolve } from 'node:path';
+import { parseCli } from './cli.js';
+import { PlanError, makePlan } from './plan.js';
+import { markdownTable } from './report/markdown.js';
+import { headline, winnersTable } from './report/tables.js';
+import { writeReport } from './report/write.js';
+import { runBench } from './run.js';
+import { consoleLog, silentLog } from './terminal.js';
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  const opts = parseCli(argv);
+  // npm runs workspace scripts in the workspace folder; results go where `npm run bench` was typed.
+  const base = process.env.INIT_CWD ?? process.cwd();
+  let plan;
+  try {
+    plan = makePlan(opts, new Date(), resolve(base));
+  } catch (e) {
+    if (e instanceof PlanError) {
+      console.error(`bench: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+  plan.out = resolve(base, plan.out);
+  const log = opts.quiet ? silentLog : consoleLog;
+  const results = await runBench(plan, log, ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' '));
+  const written = await writeReport(results, plan.out);
+  console.log('');
+  console.log(headline(results).join('\n'));
+  console.log('');
+  console.log(markdownTable(winnersTable(results)));
+  console.log('');
+  console.log(`wrote ${written.files.length} files to ${written.dir}: ${written.files.join(', ')}`);
+  const wrong = results.checks.filter((c) => c.status !== 'pass').length;
+  if (wrong) console.log(`${wrong} correctness check(s) did not pass; see report.md`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,58 @@
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { WorkerReply, WorkerRequest } from './worker.js';
+
+/** How to start `worker.ts`/`worker.js` beside this file: TypeScript sources need tsx and the source condition. */
+export function workerEntry(): { file: string; execArgv: string[] } {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const file = fileURLToPath(new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url));
+  return { file, execArgv: fromSource ? ['--conditions=@bijective/source', '--import', 'tsx'] : [] };
+}
+
+export class WorkerError extends Error {
+  override name = 'WorkerError';
+}
+
+/**
+ * Runs one request in a fresh worker process, handing every reply to `onReply` in order.
+ * Resolves with the worker's peak RSS once it says goodbye; rejects (with the tail of its
+ * stderr) when it dies without doing so or runs past `timeoutMs`.
+ */
+export function runWorker(request: WorkerRequest, onReply: (r: WorkerReply) => void | Promise<void>, timeoutMs: number): Promise<{ maxRssBytes?: number }> {
+  const { file, execArgv } = workerEntry();
+  const child = fork(file, [], { execArgv, serialization: 'advanced', stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  child.stdout?.resume();
+  return new Promise((resolve, reject) => {
+    let maxRssBytes: number | undefined;
+    let settled = false;
+    let chain = Promise.resolve();
+    const finish = (err?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      // Replies already received are handled before the outcome is known.
+      chain.then(() => (err ? reject(err) : resolve({ ...(maxRssBytes !== undefined ? { maxRssBytes } : {}) })), reject);
+    };
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      finish(new WorkerError(`timed out after ${Math.round(timeoutMs / 1000)} s`));
+    }, timeoutMs);
+    child.on('message', (r: WorkerReply) => {
+      if (r.type === 'exit') maxRssBytes = r.maxRssBytes;
+      chain = chain.then(() => onReply(r));
+    });
+    child.on('error', (e) => finish(new WorkerError(`worker could not run: ${e.message}`)));
+    child.on('exit', (code, signal) => {
+      if (maxRssBytes !== undefined) finish();
+      else {
+        const tail = stderr.trim().split('\n').slice(-8).join('\n');
+        finish(new WorkerError(`worker exited (${signal ?? `code ${code}`}) before finishing${tail ? `:\n${tail}` : ''}`));
+      }
+    });
+    child.send(request);
+  });
+}

@@ -1,0 +1,70 @@
+/**
+ * A worker process: runs one engine's job (or the GEMM probe) and streams events to the
+ * parent over IPC. One process per engine keeps engines from sharing a heap, thread pools
+ * or tfjs's global backend, and makes the process's peak RSS that engine's.
+ */
+import { performance } from 'node:perf_hooks';
+import type { ParamTensor } from '@bijective/core';
+import { gemmModel } from '../gemm.js';
+import { errorMessage, runEngineJob, type EngineJob, type HostEvent, type MemoryProbe } from '../host.js';
+import type { TimingResult } from '../results.js';
+import { measure, type TimingOptions } from '../timing.js';
+import { createNodeRuntime, createOrtModelRuntime } from './backends.js';
+
+export type WorkerRequest =
+  | { type: 'run'; job: EngineJob; params: Record<string, Record<string, ParamTensor>> }
+  | { type: 'gemm'; engine: string; m: number; k: number; timing: TimingOptions };
+
+export type WorkerReply = HostEvent | { type: 'gemm'; timing?: TimingResult; error?: string } | { type: 'exit'; maxRssBytes: number };
+
+export const NODE_MEMORY_KIND = 'process RSS: peak of samples taken after every timed sample (includes native and wasm memory)';
+
+function send(msg: WorkerReply): Promise<void> {
+  return new Promise((resolve, reject) => process.send!(msg, undefined, {}, (e) => (e ? reject(e) : resolve())));
+}
+
+function rssProbe(): MemoryProbe {
+  let peak = 0;
+  return {
+    kind: NODE_MEMORY_KIND,
+    begin: () => void (peak = process.memoryUsage.rss()),
+    sample: () => void (peak = Math.max(peak, process.memoryUsage.rss())),
+    end: async () => peak,
+  };
+}
+
+async function handle(req: WorkerRequest): Promise<void> {
+  if (req.type === 'gemm') {
+    try {
+      const rt = await createOrtModelRuntime(gemmModel(req.k), req.engine);
+      const z = { data: new Float32Array(req.m * req.k).fill(0.5), shape: [req.m, req.k] };
+      const timing = await measure(() => rt.decode(z), req.timing, { clock: performance });
+      await rt.dispose();
+      await send({ type: 'gemm', timing });
+    } catch (e) {
+      await send({ type: 'gemm', error: errorMessage(e) });
+    }
+    return;
+  }
+  await runEngineJob(req.job, {
+    clock: performance,
+    memory: rssProbe(),
+    params: async (preset) => {
+      const p = req.params[preset];
+      if (!p) throw new Error(`no weights sent for preset '${preset}'`);
+      return p;
+    },
+    createRuntime: createNodeRuntime,
+    emit: send,
+  });
+}
+
+process.once('message', (req: WorkerRequest) => {
+  handle(req)
+    .catch((e: unknown) => send({ type: 'runtime', preset: '*', error: `worker failed: ${errorMessage(e)}` }))
+    .then(() => send({ type: 'exit', maxRssBytes: process.resourceUsage().maxRSS * 1024 }))
+    .finally(() => {
+      // Engines keep thread pools alive; the parent has everything, so leave now.
+      process.exit(0);
+    });
+});
