@@ -44,8 +44,9 @@ export class Adam {
     this.names = Object.keys(params);
     this.sizes = this.names.map((n) => params[n]!.size);
     const total = this.sizes.reduce((a, b) => a + b, 0);
-    this.m = tf.variable(tf.zeros([total]), false);
-    this.v = tf.variable(tf.zeros([total]), false);
+    // tidy: the zeros the variables are made from are freed (a variable holds its own reference).
+    this.m = tf.tidy(() => tf.variable(tf.zeros([total]), false));
+    this.v = tf.tidy(() => tf.variable(tf.zeros([total]), false));
   }
 
   /** The gradients (by parameter name) as one flat vector in this optimizer's order. */

@@ -46,8 +46,8 @@ export class ParamSet {
       return;
     }
     old?.dispose();
-    // A copy: tfjs may keep a reference to the array it is given.
-    const t = tf.tensor(values.slice(), p.shape, 'float32');
+    // A copy (tfjs may keep a reference to the array it is given), kept past any enclosing tidy.
+    const t = tf.keep(tf.tensor(values.slice(), p.shape, 'float32'));
     if (this.options.variables && this.trainable(name)) {
       const v = tf.variable(t, true, `bijective/${name}/${variableIds++}`);
       t.dispose();

@@ -49,7 +49,7 @@ export async function train(flow: Flow, data: TrainData, options: TrainOptions =
   const image = event.length === 3;
   const bins = options.dequantize ? (options.dequantize.bins ?? 256) : undefined;
   const metricBins = options.bins ?? bins ?? 256;
-  const count = checkTrainData('train: data', data, event, bins);
+  checkTrainData('train: data', data, event, bins);
   if (options.validation) checkTrainData('train: validation', options.validation, event, bins);
   const metricOf = (loss: number): Metric =>
     image ? { name: 'bitsPerDim', value: bitsPerDim(loss, flow.dim, { bins: metricBins }) } : { name: 'natsPerDim', value: natsPerDim(loss, flow.dim) };
