@@ -1,7 +1,8 @@
 /**
  * Throughput of exported flows on ONNX Runtime (a report, not a test).
  *
- *   npx tsx --conditions @bijective/source scripts/bench.ts [glow] [conv] [autoregressive] [--engines ort-node-cpu,ort-web-wasm] [--seconds 3]
+ *   npx tsx --conditions @bijective/source scripts/bench.ts [glow] [conv] [autoregressive] [profile]
+ *     [--engines ort-node-cpu,ort-web-wasm] [--seconds 3] [--dims 2,784] [--loops unroll,loop]
  *
  * - glow: logProb and sample at batch 64 for a small Glow (1×28×28, 2 levels × 8 steps of
  *   actNorm → invConv1x1 (LU) → affine coupling with a CNN of width 64), with GFLOP/s from
@@ -11,9 +12,9 @@
  * - profile: where the Glow's logProb time goes on ort-node-cpu, per op type and per conv shape
  *   (ONNX Runtime's profiler, after its graph optimisations).
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { GraphBuilder, Rng, countFlops, createFlow, sizeOf, traceFlow, type Flow, type FlowSpec, type LayerSpec, type Tensor } from '@bijective/core';
 import { encodeModel } from '../src/model.js';
 import { lowerGraph, type LoopLowering } from '../src/lower.js';
@@ -152,11 +153,11 @@ function arSpec(type: 'maf' | 'iaf', d: number): FlowSpec {
 }
 
 async function benchAutoregressive() {
-  for (const d of [2, 784]) {
+  for (const d of flag('dims', '2,784').split(',').map(Number)) {
     for (const [type, direction] of [['maf', 'sample'], ['iaf', 'density']] as const) {
       const flow = perturbed(arSpec(type, d));
       const flops = countFlops(traceFlow(flow, direction));
-      for (const loops of ['unroll', 'loop'] as LoopLowering[]) {
+      for (const loops of flag('loops', 'unroll,loop').split(',') as LoopLowering[]) {
         const t0 = performance.now();
         const models = exportOnnx(flow, { loops });
         const exportMs = performance.now() - t0;
@@ -191,8 +192,11 @@ async function profileGlow() {
   const feed = { x: new ort.Tensor('float32', Float32Array.from(new Rng(1).normals(BATCH * 784)), [BATCH, 1, 28, 28]) };
   const runs = 10;
   for (let i = 0; i < runs; i++) await session.run(feed);
-  const file = (session as unknown as { endProfiling(): string }).endProfiling();
+  (session as unknown as { endProfiling(): void }).endProfiling();
   await session.release();
+  const name = readdirSync(tmpdir()).find((f) => f.startsWith(basename(prefix)) && f.endsWith('.json'));
+  if (!name) throw new Error(`no profile file ${prefix}*.json was written`);
+  const file = join(tmpdir(), name);
   interface Event { cat: string; name: string; dur: number; args: { op_name?: string; input_type_shape?: Record<string, number[]>[] } }
   const events = (JSON.parse(readFileSync(file, 'utf8')) as Event[]).filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'));
   rmSync(file, { force: true });

@@ -25,12 +25,14 @@ import type { onnx } from './proto/onnx.generated.js';
 export type LoopLowering = 'unroll' | 'loop' | 'auto';
 
 /**
- * `'auto'` unrolls a loop when its inlined copies stay below this many nodes, and emits an
- * ONNX Loop otherwise. Measured (see the README): unrolled short loops run up to ~25%
- * faster on onnxruntime-node, while long unrolled loops make session start-up explode
- * (MAF sampling at D = 784: ~50 s to create the session, a 7 MB file) for no speed gain.
+ * `'auto'` unrolls a loop when its inlined copies stay within this many nodes, and emits
+ * an ONNX Loop otherwise: with a MADE of two 64-unit layers (a 28-node body) that is
+ * D ≤ 18. Measured (scripts/bench.ts, README): unrolled short loops run faster on
+ * onnxruntime-node (D = 2: 0.16 vs 0.21 ms, D = 8: 0.64 vs 1.12 ms per batch of 64),
+ * while from D ≈ 32 on unrolling gains nothing reliable and session start-up grows with
+ * the copies (D = 32: 0.6 s vs 0.05 s; D = 784: 40-100 s and a 7 MB file, vs 0.03 s).
  */
-export const AUTO_UNROLL_MAX_NODES = 2000;
+export const AUTO_UNROLL_MAX_NODES = 500;
 
 function unrollInAuto(node: NodeOf<'loop'>): boolean {
   return node.attrs.count * node.attrs.body.nodes.length <= AUTO_UNROLL_MAX_NODES;
