@@ -13,3 +13,4 @@ export { buildCharts, renderSvg, type Chart } from './report/charts.js';
 export { renderMarkdown } from './report/markdown.js';
 export { renderHtml } from './report/html.js';
 export { winners, overheads, mafVsIaf, deriveMetrics } from './report/analysis.js';
+export { validateResults } from './validate.js';

@@ -11,6 +11,7 @@ import { headline, winnersTable } from './report/tables.js';
 import { writeReport } from './report/write.js';
 import { runBench } from './run.js';
 import { consoleLog, silentLog } from './terminal.js';
+import { validateResults } from './validate.js';
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
@@ -31,6 +32,8 @@ async function main(): Promise<number> {
   const log = opts.quiet ? silentLog : consoleLog;
   const results = await runBench(plan, log, ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' '));
   const written = await writeReport(results, plan.out);
+  const invalid = validateResults(results);
+  if (invalid.length) console.error(`results.json has problems:\n  ${invalid.join('\n  ')}`);
   console.log('');
   console.log(headline(results).join('\n'));
   console.log('');

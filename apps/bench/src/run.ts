@@ -6,7 +6,6 @@ import { compareWithReference } from './check.js';
 import { resolveAvailability, type Availability } from './engines.js';
 import { gemmFlops } from './gemm.js';
 import { errorMessage, type EngineJob, type HostEvent, type PresetJob } from './host.js';
-import { listNodeEngines } from './node/backends.js';
 import { engineVersions, machineInfo } from './node/machine.js';
 import { WorkerError, runWorker } from './node/pool.js';
 import { NODE_MEMORY_KIND } from './node/worker.js';
@@ -195,7 +194,7 @@ export async function runBench(plan: BenchPlan, log: Log, command: string): Prom
     }
   }
 
-  const nodeListed = await listNodeEngines();
+  const nodeListed = await listEnginesInWorker(plan.engineTimeoutMs);
   const nodeAvail = resolveAvailability(plan.engines.node, nodeListed, 'Node');
   const browser = await startBrowser(plan, workloads, log);
   // Browser engines are probed in their own page when their turn comes.
@@ -253,7 +252,7 @@ export async function runBench(plan: BenchPlan, log: Log, command: string): Prom
           engines.push(result);
           log.line(`— ${id}${avail.detail ? ` (${avail.detail})` : ''}`);
           const params = Object.fromEntries([...workloads.values()].map((w) => [w.info.name, w.flow.params]));
-          const { maxRssBytes } = await runWorker({ type: 'run', job, params }, (r) => (r.type === 'exit' || r.type === 'gemm' ? undefined : onEvent(r)), plan.engineTimeoutMs);
+          const { maxRssBytes } = await runWorker({ type: 'run', job, params }, (r) => (r.type === 'exit' || r.type === 'gemm' || r.type === 'list' ? undefined : onEvent(r)), plan.engineTimeoutMs);
           if (maxRssBytes !== undefined) result.processPeakRssBytes = maxRssBytes;
         } else {
           page = await ChromiumPage.open(browser.executable!, browser.server!);
@@ -337,6 +336,14 @@ function browserInfo(b: BrowserSetup): NonNullable<BenchResults['machine']['brow
     ...(env.webgpu ? { webgpu: env.webgpu } : { webgpuUnavailable: env.webgpuUnavailable ?? 'unavailable' }),
     ...(env.webgl ? { webgl: env.webgl, webglSoftware: isSoftwareRenderer(env.webgl) } : {}),
   };
+}
+
+/** The backends' engine lists, asked in a worker (loading every runtime, and native probes' stderr noise, stay out of this process). */
+async function listEnginesInWorker(timeoutMs: number): Promise<Availability[]> {
+  let engines: Availability[] | undefined;
+  await runWorker({ type: 'list' }, (r) => void (r.type === 'list' && (engines = r.engines)), timeoutMs);
+  if (!engines) throw new Error('the engine-listing worker sent no list');
+  return engines;
 }
 
 async function measureGemm(plan: BenchPlan): Promise<GemmPeak> {

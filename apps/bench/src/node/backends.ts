@@ -6,7 +6,7 @@ import { engineFamily, fromOrtStatus, fromTfjsStatus, type Availability } from '
  * tfjs and the other way round, so each engine's process holds only its own runtime.
  */
 
-const tfjs = () => import('@bijective/backend-tfjs');
+const tfjs = () => import('@bijective/backend-tfjs/node');
 const onnx = () => import('@bijective/backend-onnx/node');
 
 /** Every engine either backend lists for Node, with why each unavailable one is. */

@@ -1,5 +1,5 @@
 /**
- * A worker process: runs one engine's job (or the GEMM probe) and streams events to the
+ * A worker process: lists the engines, or runs one engine's job or the GEMM probe, and streams events to the
  * parent over IPC. One process per engine keeps engines from sharing a heap, thread pools
  * or tfjs's global backend, and makes the process's peak RSS that engine's.
  */
@@ -9,13 +9,19 @@ import { gemmModel } from '../gemm.js';
 import { errorMessage, runEngineJob, type EngineJob, type HostEvent, type MemoryProbe } from '../host.js';
 import type { TimingResult } from '../results.js';
 import { measure, type TimingOptions } from '../timing.js';
-import { createNodeRuntime, createOrtModelRuntime } from './backends.js';
+import type { Availability } from '../engines.js';
+import { createNodeRuntime, createOrtModelRuntime, listNodeEngines } from './backends.js';
 
 export type WorkerRequest =
+  | { type: 'list' }
   | { type: 'run'; job: EngineJob; params: Record<string, Record<string, ParamTensor>> }
   | { type: 'gemm'; engine: string; m: number; k: number; timing: TimingOptions };
 
-export type WorkerReply = HostEvent | { type: 'gemm'; timing?: TimingResult; error?: string } | { type: 'exit'; maxRssBytes: number };
+export type WorkerReply =
+  | HostEvent
+  | { type: 'list'; engines: Availability[] }
+  | { type: 'gemm'; timing?: TimingResult; error?: string }
+  | { type: 'exit'; maxRssBytes: number };
 
 export const NODE_MEMORY_KIND = 'process RSS: peak of samples taken after every timed sample (includes native and wasm memory)';
 
@@ -34,6 +40,10 @@ function rssProbe(): MemoryProbe {
 }
 
 async function handle(req: WorkerRequest): Promise<void> {
+  if (req.type === 'list') {
+    await send({ type: 'list', engines: await listNodeEngines() });
+    return;
+  }
   if (req.type === 'gemm') {
     try {
       const rt = await createOrtModelRuntime(gemmModel(req.k), req.engine);

@@ -41,7 +41,8 @@ function rowValues(r: BenchResults, rows: TimedRow[]) {
 function presetChart(r: BenchResults, preset: string, rows: TimedRow[]): Chart {
   const engines = [...new Set(rows.map((m) => engineLabel(r, m.engineId)))];
   const x = { field: 'engine', type: 'nominal' as const, title: null, sort: engines, axis: { labelAngle: -40, labelLimit: 180 } };
-  const y = { field: 'ms', type: 'quantitative' as const, scale: { type: 'log' as const }, title: 'median ms per call (log)' };
+  // stack: null — a stacked bar starts at 0, which a log scale cannot show.
+  const y = { field: 'ms', type: 'quantitative' as const, scale: { type: 'log' as const }, stack: null, title: 'median ms per call (log)' };
   return {
     name: `preset-${preset}`,
     title: `${preset}: logProb vs sample, per engine and batch size`,
@@ -96,7 +97,7 @@ function overheadChart(r: BenchResults): Chart | undefined {
             encoding: {
               x,
               xOffset: { field: 'task', sort: TASK_COLORS.domain },
-              y: { field: 'ms', type: 'quantitative', scale: { type: 'log' }, title: 'median ms per call (log)' },
+              y: { field: 'ms', type: 'quantitative', scale: { type: 'log' }, stack: null, title: 'median ms per call (log)' },
               color: { field: 'task', type: 'nominal', scale: TASK_COLORS, title: 'task' },
             },
           },
@@ -144,7 +145,7 @@ function mafIafChart(r: BenchResults): Chart | undefined {
             encoding: {
               x,
               xOffset: { field: 'task', sort: TASK_COLORS.domain },
-              y: { field: 'ms', type: 'quantitative', scale: { type: 'log' }, title: 'ms per example (log)' },
+              y: { field: 'ms', type: 'quantitative', scale: { type: 'log' }, stack: null, title: 'ms per example (log)' },
               color: { field: 'task', type: 'nominal', scale: TASK_COLORS, title: 'task' },
             },
           },

@@ -1,0 +1,110 @@
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BenchResults } from '../src/results.js';
+import { mafVsIaf, overheads, winners } from '../src/report/analysis.js';
+import { writeReport } from '../src/report/write.js';
+import { validateResults } from '../src/validate.js';
+
+/**
+ * The report generator on a fixed results.json: six engines (two skipped, one software
+ * WebGPU), a wrong engine that is faster than the winner, MAF and IAF at D = 784.
+ */
+const fixture = JSON.parse(await readFile(new URL('./fixtures/results.json', import.meta.url), 'utf8')) as BenchResults;
+
+describe('analysis of the fixture', () => {
+  it('is a valid results.json', () => {
+    expect(validateResults(fixture)).toEqual([]);
+  });
+
+  it('picks the fastest correct engine per cell, never a wrong one', () => {
+    const w = winners(fixture);
+    const cell = (preset: string, task: string, batch: number) => w.find((x) => x.preset === preset && x.task === task && x.batch === batch)!;
+    const lp1 = cell('nice-2d', 'logProb', 1);
+    expect(lp1.winner.engineId).toBe('node/ort-node-cpu');
+    expect(lp1.runnerUp!.engineId).toBe('node/ort-web-wasm');
+    expect(lp1.margin).toBeCloseTo(0.208 / 0.0534, 12);
+    expect(lp1.spread).toBeCloseTo(999 / 0.0534, 9);
+    // ort-web-wasm's sample is 40 µs but WRONG: ort-node-cpu wins, the wrong one is named.
+    const s1 = cell('nice-2d', 'sample', 1);
+    expect(s1.winner.engineId).toBe('node/ort-node-cpu');
+    expect(s1.runnerUp!.engineId).toBe('node/tfjs-wasm');
+    expect(s1.fasterButWrong.map((m) => m.engineId)).toEqual(['node/ort-web-wasm']);
+    expect(w.every((x) => x.winner.status === 'ok')).toBe(true);
+    expect(w).toHaveLength(8);
+  });
+
+  it('estimates per-call overhead from batch 1 against the largest batch', () => {
+    const o = overheads(fixture).find((x) => x.engineId === 'node/ort-node-cpu' && x.preset === 'nice-2d' && x.task === 'logProb')!;
+    expect(o.batch1Ms).toBe(0.0534);
+    expect(o.largeBatch).toBe(64);
+    expect(o.perExampleMs).toBeCloseTo(0.25 / 64, 15);
+    expect(o.overheadShare).toBeCloseTo(1 - 0.25 / 64 / 0.0534, 12);
+  });
+
+  it('pairs MAF and IAF at D = 784 per engine', () => {
+    const p = mafVsIaf(fixture).find((x) => x.engineId === 'node/ort-node-cpu')!;
+    expect(p).toEqual({ engineId: 'node/ort-node-cpu', batch: 16, maf: { logProb: 2, sample: 900 }, iaf: { logProb: 850, sample: 2.2 } });
+  });
+});
+
+describe('writeReport', () => {
+  let dir: string;
+  let files: string[];
+  const read = (name: string) => readFile(join(dir, name), 'utf8');
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'bench-report-'));
+    files = (await writeReport(fixture, dir)).files;
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('writes results.json, one SVG per chart, report.md and report.html, and nothing half-written', async () => {
+    expect(files).toEqual(['results.json', 'preset-nice-2d.svg', 'preset-maf-784.svg', 'preset-iaf-784.svg', 'maf-vs-iaf.svg', 'overhead-batch1.svg', 'gflops.svg', 'report.md', 'report.html']);
+    expect((await readdir(dir)).sort()).toEqual([...files].sort());
+    expect(JSON.parse(await read('results.json'))).toEqual(fixture);
+  });
+
+  it('draws every correct engine with its median, and no bar for the wrong one', async () => {
+    const svg = await read('preset-nice-2d.svg');
+    expect(svg.startsWith('<svg')).toBe(true);
+    for (const label of ['node/ort-node-cpu', 'node/tfjs-wasm', 'node/ort-web-wasm', 'chromium/tfjs-webgpu†']) expect(svg).toContain(label);
+    for (const median of ['53.4 µs', '1.38 ms', '208 µs', '999 ms', '250 µs', '62.9 µs', '874 ms', '1.70 ms']) expect(svg).toContain(median);
+    expect(svg).not.toContain('40.0 µs'); // ort-web-wasm's wrong sample @1
+    expect(svg).not.toContain('150 µs'); // ort-web-wasm's wrong sample @64
+    const mi = await read('maf-vs-iaf.svg');
+    // Per example at batch 16: 900 ms / 16 = 56.3 ms (MAF sampling), 2 ms / 16 = 125 µs (MAF density).
+    for (const s of ['maf-784', 'iaf-784', '56.3 ms', '125 µs', '53.1 ms', '138 µs', 'node/tfjs-wasm']) expect(mi).toContain(s);
+  });
+
+  it('puts the winners, margins, skipped engines, wrong checks and the software-GPU caveat in report.md', async () => {
+    const md = await read('report.md');
+    expect(md).toContain('| nice-2d | logProb | 1 | node/ort-node-cpu | 53.4 µs | 18.7k | node/ort-web-wasm | 208 µs | 3.9× | 18708× |  |');
+    expect(md).toContain('| nice-2d | sample | 1 | node/ort-node-cpu | 62.9 µs | 15.9k | node/tfjs-wasm | 863 µs | 14× | 13895× | node/ort-web-wasm |');
+    expect(md).toContain('| maf-784 | sample | 16 | node/ort-node-cpu | 900 ms | 17.8 | node/tfjs-wasm | 3.00 s | 3.3× | 3.3× |  |');
+    expect(md).toMatch(/node\/tfjs-node \| skipped \| @tensorflow\/tfjs-node is not installed.*install: npm install @tensorflow\/tfjs-node/);
+    expect(md).toMatch(/chromium\/ort-web-webgpu \| skipped \| onnxruntime-web's webgpu backend failed to start/);
+    expect(md).toContain('WRONG');
+    expect(md).toContain('entry 3 is 1.7, reference 2.45');
+    expect(md).toContain('† WebGPU here is a software adapter');
+    expect(md).toContain('SOFTWARE (CPU) implementation');
+    expect(md).toContain('40.0 GFLOP/s');
+    // MAF vs IAF: sample ÷ logProb = 450× for MAF, logProb ÷ sample = 386× for IAF.
+    expect(md).toContain('| node/ort-node-cpu | 16 | 125 µs | 56.3 ms | 450× | 53.1 ms | 138 µs | 386× |');
+    // Overhead share for ort-node-cpu nice-2d logProb: 1 − (0.25/64)/0.0534 = 93%.
+    expect(md).toContain('| node/ort-node-cpu | nice-2d | logProb | 53.4 µs | 64 | 3.91 µs | 93% |');
+    for (const f of files.filter((f) => f.endsWith('.svg'))) expect(md).toContain(`(${f})`);
+  });
+
+  it('makes report.html self-contained: inline SVG charts, every table, no external resources', async () => {
+    const html = await read('report.html');
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect(html.match(/<svg /g)).toHaveLength(6);
+    expect(html).not.toMatch(/<script|<link|src="http|href="http/);
+    for (const e of fixture.engines) expect(html).toContain(e.id);
+    for (const s of ['53.4 µs', '3.9×', '18.7k', 'WRONG', 'onnxruntime-web&#39;s webgpu backend failed to start'.replace('&#39;', "'"), 'software adapter', 'Fixture CPU 9000', '40.0 GFLOP/s', '450×']) {
+      expect(html).toContain(s);
+    }
+  });
+});
