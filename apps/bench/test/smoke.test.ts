@@ -1,0 +1,95 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findChromium } from '../src/browser/driver.js';
+import type { BenchResults } from '../src/results.js';
+import { validateResults } from '../src/validate.js';
+
+/**
+ * The CLI end to end, as `npm run bench` starts it: one tiny preset on ort-node-cpu,
+ * tfjs-wasm and Chromium's ort-web-wasm (plus ort-node-cuda, which either runs or must be
+ * reported as skipped with its reason), a few short timed samples per cell.
+ */
+const appDir = fileURLToPath(new URL('..', import.meta.url));
+
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--conditions=@bijective/source', '--import', 'tsx', 'src/main.ts', ...args], { cwd: appDir, env: { ...process.env, INIT_CWD: appDir } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('npm run bench (smoke)', () => {
+  let out: string;
+  let run: { code: number | null; stdout: string; stderr: string };
+  let results: BenchResults;
+  const chromium = findChromium();
+
+  beforeAll(async () => {
+    out = await mkdtemp(join(tmpdir(), 'bench-smoke-'));
+    run = await runCli([
+      '--presets', 'nice-2d',
+      '--engines', 'node/ort-node-cpu,node/tfjs-wasm,chromium/ort-web-wasm,node/ort-node-cuda',
+      '--batch', '1,8',
+      '--warmup', '10', '--min-time', '20', '--max-time', '60', '--min-samples', '5',
+      '--out', out,
+    ]);
+    if (run.code === 0) results = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as BenchResults;
+  }, 150_000);
+  afterAll(() => rm(out, { recursive: true, force: true }));
+
+  it('exits 0 and writes a valid results.json with the machine and engine versions', () => {
+    expect(run.code, run.stderr.slice(-3000)).toBe(0);
+    expect(validateResults(results)).toEqual([]);
+    expect(results.machine.cores).toBeGreaterThanOrEqual(1);
+    expect(results.engines.find((e) => e.id === 'node/ort-node-cpu')!.versions['onnxruntime-node']).toMatch(/^\d+\.\d+\.\d+/);
+    expect(results.engines.find((e) => e.id === 'node/tfjs-wasm')!.versions['@tensorflow/tfjs-backend-wasm']).toMatch(/^\d+\.\d+\.\d+/);
+    for (const f of ['report.md', 'report.html', 'preset-nice-2d.svg']) expect(existsSync(join(out, f)), f).toBe(true);
+  });
+
+  it('checked every engine against the reference and every check passed', () => {
+    const ran = results.engines.filter((e) => e.status === 'ran').map((e) => e.id);
+    expect(ran).toEqual(expect.arrayContaining(['node/ort-node-cpu', 'node/tfjs-wasm', ...(chromium ? ['chromium/ort-web-wasm'] : [])]));
+    for (const id of ran) {
+      for (const task of ['logProb', 'sample']) {
+        const c = results.checks.find((x) => x.engineId === id && x.task === task);
+        expect(c?.status, `${id} ${task}: ${c?.message}`).toBe('pass');
+        expect(c!.maxAbsError!).toBeLessThan(1e-3);
+      }
+    }
+    const rows = results.measurements.filter((m) => ran.includes(m.engineId));
+    expect(rows).toHaveLength(ran.length * 2 * 2);
+    for (const m of rows) {
+      expect(m.status, `${m.engineId} ${m.task} @${m.batch}: ${m.error}`).toBe('ok');
+      expect(m.timing!.samples).toBeGreaterThanOrEqual(3);
+      expect(m.memory!.peakBytes).toBeGreaterThan(1e6);
+    }
+  });
+
+  it('measured the GEMM peak and derived the roofline column from it', () => {
+    expect('gflops' in results.gemm && results.gemm.gflops).toBeGreaterThan(0.1);
+    const m = results.measurements.find((x) => x.engineId === 'node/ort-node-cpu' && x.status === 'ok')!;
+    expect(m.roofline).toBeCloseTo(m.gflops! / (results.gemm as { gflops: number }).gflops, 12);
+  });
+
+  it('reports engines it could not run, and those left out, as skipped with a reason', () => {
+    const cuda = results.engines.find((e) => e.id === 'node/ort-node-cuda')!;
+    if (cuda.status !== 'ran') expect(cuda.reason).toMatch(/\w{8,}/);
+    expect(results.engines.find((e) => e.id === 'node/tfjs-cpu')).toMatchObject({ status: 'skipped', reason: 'not selected (--engines)' });
+    if (!chromium) expect(results.engines.find((e) => e.id === 'chromium/ort-web-wasm')).toMatchObject({ status: 'skipped', reason: expect.stringContaining('apt-get install chromium') });
+  });
+
+  it('printed the live table and the summary', () => {
+    expect(run.stdout).toMatch(/\[1\/\d+\]\s+node\/tfjs-wasm\s+nice-2d\s+logProb\s+1 /);
+    expect(run.stdout).toContain('Which engine wins where');
+    expect(run.stdout).toContain(`wrote 6 files to ${out}`);
+  });
+});
