@@ -99,8 +99,10 @@ function loadOrtWeb() {
   return ortWeb;
 }
 
+/** The first line of an error, without ONNX Runtime's `/source/file.cc:123 function(...) check was false.` prefix. */
 function firstLine(e: unknown): string {
-  return String((e as Error)?.message ?? e).split('\n')[0]!.trim();
+  const line = String((e as Error)?.message ?? e).split('\n')[0]!.trim();
+  return line.replace(/^\/\S+:\d+ .*? was false\. /, '');
 }
 
 async function tryProbe(ort: OrtModule, ep: string): Promise<string | undefined> {

@@ -41,6 +41,7 @@ describe.skipIf(!existsSync(CHROMIUM))(`headless Chromium (${CHROMIUM})`, () => 
   let browser: Browser;
   let page: Page;
   let node: PageResult;
+  let bundledModules: string[] = [];
 
   beforeAll(async () => {
     const bundle = await build({
@@ -53,7 +54,10 @@ describe.skipIf(!existsSync(CHROMIUM))(`headless Chromium (${CHROMIUM})`, () => 
       conditions: ['@bijective/source'],
       external: ['onnxruntime-web'],
       logLevel: 'silent',
+      metafile: true,
     });
+    // The web entry must not drag the native binding (or any Node built-in) into a browser bundle.
+    bundledModules = Object.keys(bundle.metafile.inputs);
     const appJs = bundle.outputFiles[0]!.text;
     const html = `<!doctype html><html><head><script type="importmap">{"imports":{"onnxruntime-web":"/ort/ort.min.mjs"}}</script>
 <script type="module" src="/app.js"></script></head><body>bijective</body></html>`;
@@ -98,6 +102,11 @@ describe.skipIf(!existsSync(CHROMIUM))(`headless Chromium (${CHROMIUM})`, () => 
   afterAll(async () => {
     await browser?.close();
     await new Promise((resolve) => server?.close(resolve));
+  });
+
+  test('the browser bundle of the web entry holds no Node binding and no Node built-in', () => {
+    expect(bundledModules.some((m) => m.includes('src/web.ts'))).toBe(true);
+    expect(bundledModules.filter((m) => m.includes('onnxruntime-node') || m.startsWith('node:') || m.endsWith('src/node.ts'))).toEqual([]);
   });
 
   test('the page is cross-origin isolated and lists the web engines', async () => {
