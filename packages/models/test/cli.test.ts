@@ -5,8 +5,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { PNG } from 'pngjs';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { loadDataset } from '../src/index.js';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { main } from '../src/cli/main.js';
+import { createFlow } from '@bijective/core';
+import { saveCheckpoint } from '@bijective/core/node';
+import { getPreset, loadDataset } from '../src/index.js';
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -16,7 +19,7 @@ interface Run {
   stderr: string;
 }
 
-/** Runs the CLI from source, as `npm run cli` does, in a child process. */
+/** Runs the CLI from source, as `npm run cli` does, in a child process (what a user runs: exit codes, stderr). */
 function cli(args: readonly string[], timeout = 120_000): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
@@ -28,12 +31,29 @@ function cli(args: readonly string[], timeout = 120_000): Promise<Run> {
   });
 }
 
+/** Runs the CLI in this process (cheap), capturing what it writes. */
+async function inProcess(args: string[]): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+  try {
+    const code = await main(args);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
 /** Warnings that native engine libraries may print are not ours; every other stderr line is. */
 const ourLines = (stderr: string) => stderr.split('\n').filter((l) => l.trim() !== '');
 
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'bijective-cli-'));
+  // An untrained checkpoint, for errors that need one to get that far.
+  await saveCheckpoint(join(dir, 'fresh'), createFlow(getPreset('realnvp-2d').spec()), { dataset: 'mixture' });
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -48,7 +68,7 @@ describe('bijective CLI end to end on the 2-D mixture', () => {
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/done after 150 steps on tfjs-wasm/);
-    const again = await cli(['train', ...common, '--steps', '150']);
+    const again = await inProcess(['train', ...common, '--steps', '150']);
     expect(again.code).toBe(1);
     expect(ourLines(again.stderr)).toEqual([`bijective: train: ${run()} already holds a checkpoint; pass --resume to continue it, or choose another --out`]);
     const resumed = await cli(['train', ...common, '--steps', '300', '--resume']);
@@ -68,7 +88,7 @@ describe('bijective CLI end to end on the 2-D mixture', () => {
     expect(records.filter((r) => r.kind === 'eval').map((r) => r.step)).toEqual([99, 149, 199, 299]);
     expect(records.filter((r) => r.kind === 'step').at(-1)!.step).toBe(299);
 
-    const ev = await cli(['eval', '--checkpoint', run()]);
+    const ev = await inProcess(['eval', '--checkpoint', run()]);
     expect(ev.code, ev.stderr).toBe(0);
     const result = JSON.parse(ev.stdout) as { nll: number; n: number; engine: string; natsPerDim: number; kl: { value: number; stdErr: number }; entropy: { value: number } };
     expect(result.engine).toBe('tfjs-wasm');
@@ -81,7 +101,7 @@ describe('bijective CLI end to end on the 2-D mixture', () => {
     expect(result.kl.value).toBeLessThan(1);
     expect(Math.abs(result.nll - result.entropy.value - result.kl.value)).toBeLessThan(0.05);
 
-    const samples = await cli(['sample', '--checkpoint', run(), '--n', '50', '--seed', '3', '--out', join(dir, 's.csv')]);
+    const samples = await inProcess(['sample', '--checkpoint', run(), '--n', '50', '--seed', '3', '--out', join(dir, 's.csv')]);
     expect(samples.code, samples.stderr).toBe(0);
     const rows = (await readFile(join(dir, 's.csv'), 'utf8')).trimEnd().split('\n');
     expect(rows[0]).toBe('x0,x1');
@@ -90,12 +110,12 @@ describe('bijective CLI end to end on the 2-D mixture', () => {
     expect(values.every(Number.isFinite)).toBe(true);
     expect(Math.max(...values.map(Math.abs))).toBeLessThan(10);
     // The same seed on the reference engine draws the same noise, so the same points (float32 vs float64).
-    await cli(['sample', '--checkpoint', run(), '--n', '50', '--seed', '3', '--engine', 'reference', '--out', join(dir, 's-ref.csv')]);
+    await inProcess(['sample', '--checkpoint', run(), '--n', '50', '--seed', '3', '--engine', 'reference', '--out', join(dir, 's-ref.csv')]);
     const refValues = (await readFile(join(dir, 's-ref.csv'), 'utf8')).trimEnd().split('\n').slice(1).flatMap((r) => r.split(',').map(Number));
     expect(Math.max(...values.map((v, i) => Math.abs(v - refValues[i]!)))).toBeLessThan(1e-3);
 
     await writeFile(join(dir, 'points.csv'), 'x,y\n0,0\n2,2\n-2,-1.5\n');
-    const dens = await cli(['density', '--checkpoint', run(), '--points', join(dir, 'points.csv'), '--heatmap', join(dir, 'h.png'), '--size', '64']);
+    const dens = await inProcess(['density', '--checkpoint', run(), '--points', join(dir, 'points.csv'), '--heatmap', join(dir, 'h.png'), '--size', '64']);
     expect(dens.code, dens.stderr).toBe(0);
     const lines = dens.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe('x0,x1,log_density');
@@ -107,7 +127,7 @@ describe('bijective CLI end to end on the 2-D mixture', () => {
     const png = PNG.sync.read(await readFile(join(dir, 'h.png')));
     expect([png.width, png.height]).toEqual([64, 64]);
 
-    const exp = await cli(['export', '--checkpoint', run(), '--out', join(dir, 'onnx'), '--triton']);
+    const exp = await inProcess(['export', '--checkpoint', run(), '--out', join(dir, 'onnx'), '--triton']);
     expect(exp.code, exp.stderr).toBe(0);
     expect(await readFile(join(dir, 'onnx', 'triton', 'realnvp-2d_log_prob', 'config.pbtxt'), 'utf8')).toMatch(/dynamic_batching/);
 
@@ -128,7 +148,7 @@ describe('bijective CLI end to end on the 2-D mixture', () => {
     }
   });
 
-  test('info on the checkpoint and on a preset', async () => {
+  test('info on a preset', async () => {
     const [fromPreset, fromGlow] = await Promise.all([cli(['info', '--preset', 'realnvp-2d', '--json']), cli(['info', '--preset', 'glow-fmnist-small'])]);
     expect(fromPreset.code, fromPreset.stderr).toBe(0);
     const info = JSON.parse(fromPreset.stdout) as { parameters: number; layers: number; flopsPerExample: { density: number } };
@@ -145,38 +165,48 @@ describe('bijective CLI usage', () => {
   const commands = ['train', 'eval', 'sample', 'density', 'export', 'info', 'presets', 'datasets', 'engines'];
 
   test('--help on every command', async () => {
-    const runs = await Promise.all([cli(['--help']), ...commands.map((c) => cli([c, '--help']))]);
-    for (const c of commands) expect(runs[0]!.stdout).toContain(c);
-    runs.slice(1).forEach((r, i) => {
-      expect(r.code).toBe(0);
-      expect(r.stdout).toContain(`Usage: bijective ${commands[i]}`);
-    });
-    expect(runs[1 + commands.indexOf('train')]!.stdout).toMatch(/--resume[\s\S]*--seed/);
+    const root = await inProcess(['--help']);
+    expect(root.code).toBe(0);
+    for (const c of commands) expect(root.stdout).toContain(c);
+    for (const c of commands) {
+      const r = await inProcess([c, '--help']);
+      expect(r.code, c).toBe(0);
+      expect(r.stdout, c).toContain(`Usage: bijective ${c}`);
+    }
+    expect((await inProcess(['train', '--help'])).stdout).toMatch(/--resume[\s\S]*--seed/);
   });
 
+  const errorCases = (): [string[], RegExp][] => [
+    [['eval', '--checkpoint', join(dir, 'missing')], /^bijective: no checkpoint at .*missing: expected a folder with flow\.json and weights\.safetensors$/],
+    [['train', '--preset', 'glow-cifar'], /^bijective: unknown preset 'glow-cifar'; known presets: nice-2d, .*iaf-784$/],
+    [['info', '--preset', 'nope'], /^bijective: unknown preset 'nope'/],
+    [['train', '--preset', 'glow-fmnist-small', '--data-dir', join(dir, 'empty'), '--out', join(dir, 'g')], /^bijective: Fashion-MNIST not found: looked in .*empty .*apt-get install dataset-fashion-mnist.*--data-dir/],
+    [['train', '--preset', 'realnvp-2d', '--dataset', 'cifar', '--out', join(dir, 'c')], /^bijective: unknown dataset 'cifar'; known datasets: /],
+    [['train', '--preset', 'realnvp-2d', '--engine', 'tfjs-webgl', '--steps', '1', '--out', join(dir, 'w')], /^bijective: engine 'tfjs-webgl' is not available: WebGL needs a browser/],
+    [['eval', '--checkpoint', join(dir, 'fresh'), '--engine', 'ort-node-cuda'], /^bijective: engine 'ort-node-cuda' is not available: /],
+    [['train', '--preset', 'realnvp-2d', '--engine', 'ort-node-cpu', '--out', join(dir, 'o')], /^bijective: train runs on TensorFlow\.js engines/],
+    [['train', '--preset', 'realnvp-2d', '--dataset', 'fmnist', '--out', join(dir, 'f')], /^bijective: preset 'realnvp-2d' models events of shape \[2\] \(2 values\); dataset 'fmnist' has examples of shape \[1, 28, 28\]/],
+    [['train', '--preset', 'realnvp-2d', '--steps', 'many'], /^bijective: option '--steps <n>' argument 'many' is invalid\. expected an integer >= 1, got 'many'$/],
+    [['sample', '--checkpoint', join(dir, 'missing'), '--out', join(dir, 'x.gif')], /^bijective: sample: --out must end in \.png or \.csv/],
+    [['density', '--checkpoint', join(dir, 'missing')], /^bijective: density: pass --points FILE\.csv, --heatmap FILE\.png, or both$/],
+    [['frobnicate'], /^bijective: unknown command 'frobnicate'$/],
+  ];
+
+  function expectOneLine(r: Run, args: string[], message: RegExp): void {
+    expect(r.code, args.join(' ')).not.toBe(0);
+    const lines = ourLines(r.stderr).filter((l) => l !== '(run with --help for usage)');
+    expect(lines, args.join(' ')).toHaveLength(1);
+    expect(lines[0], args.join(' ')).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  }
+
   test('errors are one line on stderr and a non-zero exit code, never a stack', async () => {
-    const empty = join(dir, 'empty');
-    const cases: [string[], RegExp][] = [
-      [['eval', '--checkpoint', join(dir, 'missing')], /^bijective: no checkpoint at .*missing: expected a folder with flow\.json and weights\.safetensors$/],
-      [['train', '--preset', 'glow-cifar'], /^bijective: unknown preset 'glow-cifar'; known presets: nice-2d, .*iaf-784$/],
-      [['info', '--preset', 'nope'], /^bijective: unknown preset 'nope'/],
-      [['train', '--preset', 'glow-fmnist-small', '--data-dir', empty, '--out', join(dir, 'g')], /^bijective: Fashion-MNIST not found: looked in .*empty .*apt-get install dataset-fashion-mnist.*--data-dir/],
-      [['train', '--preset', 'realnvp-2d', '--dataset', 'cifar', '--out', join(dir, 'c')], /^bijective: unknown dataset 'cifar'; known datasets: /],
-      [['train', '--preset', 'realnvp-2d', '--engine', 'tfjs-webgl', '--steps', '1', '--out', join(dir, 'w')], /^bijective: engine 'tfjs-webgl' is not available: WebGL needs a browser/],
-      [['train', '--preset', 'realnvp-2d', '--engine', 'ort-node-cpu', '--out', join(dir, 'o')], /^bijective: train runs on TensorFlow\.js engines/],
-      [['train', '--preset', 'realnvp-2d', '--dataset', 'fmnist', '--out', join(dir, 'f')], /^bijective: preset 'realnvp-2d' models events of shape \[2\] \(2 values\); dataset 'fmnist' has examples of shape \[1, 28, 28\]/],
-      [['train', '--preset', 'realnvp-2d', '--steps', 'many'], /^bijective: option '--steps <n>' argument 'many' is invalid\. expected an integer >= 1, got 'many'$/],
-      [['sample', '--checkpoint', join(dir, 'missing'), '--out', join(dir, 'x.gif')], /^bijective: sample: --out must end in \.png or \.csv/],
-      [['frobnicate'], /^bijective: unknown command 'frobnicate'$/],
-    ];
-    const runs = await Promise.all(cases.map(([args]) => cli(args)));
-    runs.forEach((r, i) => {
-      const [args, message] = cases[i]!;
-      expect(r.code, args.join(' ')).not.toBe(0);
-      const lines = ourLines(r.stderr).filter((l) => l !== '(run with --help for usage)');
-      expect(lines, args.join(' ')).toHaveLength(1);
-      expect(lines[0], args.join(' ')).toMatch(message);
-      expect(r.stderr).not.toMatch(/\n\s+at /);
-    });
+    for (const [args, message] of errorCases()) expectOneLine(await inProcess(args), args, message);
+  });
+
+  test('the executable: the same one-line errors and exit codes from a child process', async () => {
+    const picked = errorCases().filter(([args]) => ['eval', 'frobnicate'].includes(args[0]!) && args.length <= 3);
+    const runs = await Promise.all(picked.map(([args]) => cli(args)));
+    runs.forEach((r, i) => expectOneLine(r, picked[i]![0], picked[i]![1]));
   });
 });

@@ -15,12 +15,12 @@ import { inputFor, perturbedFlow } from './helpers.js';
  * The 784-D autoregressive presets run only their parallel direction here (MAF density, IAF
  * sampling): the sequential one is 783 conditioner passes, seconds per call; its correctness
  * is covered at full width by the backends' own tests and here by the reference round trip of
- * presets.test.ts. They are exported with ONNX `Loop` (the unrolled export of 783 passes takes
- * over a minute for onnxruntime to load).
+ * presets.test.ts. (backend-onnx's default 'auto' export lowers their 783-pass loops with ONNX
+ * `Loop`; unrolled, onnxruntime took over a minute to load them.)
  */
 const engines: { name: string; open: (flow: Flow) => Promise<FlowRuntime> }[] = [
   { name: 'tfjs-wasm', open: (flow) => tfjsRuntime(flow, { engine: 'tfjs-wasm' }) },
-  { name: 'ort-node-cpu', open: (flow) => ortRuntime(flow, { engine: 'ort-node-cpu', exportOptions: { loops: 'loop' } }) },
+  { name: 'ort-node-cpu', open: (flow) => ortRuntime(flow, { engine: 'ort-node-cpu' }) },
 ];
 
 const tol = FLOAT32_TOLERANCES;

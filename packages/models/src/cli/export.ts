@@ -6,7 +6,7 @@ interface ExportOptions {
   checkpoint: string;
   out: string;
   triton?: boolean;
-  loops?: 'unroll' | 'loop';
+  loops?: 'unroll' | 'loop' | 'auto';
 }
 
 /** Scalar training metrics for the models' `metadata_props`. */
@@ -25,9 +25,9 @@ export function registerExport(program: Command): void {
     .requiredOption('--checkpoint <dir>', 'checkpoint folder')
     .requiredOption('--out <dir>', 'output folder')
     .option('--triton', 'also write a Triton Inference Server model repository to <out>/triton')
-    .option('--loops <how>', "sequential directions (MAF sampling, IAF density): 'unroll' or 'loop' (ONNX Loop)")
+    .option('--loops <how>', "sequential directions (MAF sampling, IAF density): 'unroll', 'loop' (ONNX Loop) or 'auto' (default: short loops unrolled)")
     .action(async (opts: ExportOptions) => {
-      if (opts.loops !== undefined && opts.loops !== 'unroll' && opts.loops !== 'loop') throw new Error(`export: --loops must be 'unroll' or 'loop', got '${String(opts.loops)}'`);
+      if (opts.loops !== undefined && !['unroll', 'loop', 'auto'].includes(opts.loops)) throw new Error(`export: --loops must be 'unroll', 'loop' or 'auto', got '${String(opts.loops)}'`);
       const { flow, meta } = await openCheckpoint(opts.checkpoint);
       const { writeOnnx } = await import('@bijective/backend-onnx/node');
       const paths = await writeOnnx(opts.out, flow, {

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Trains the checkpoints shipped in packages/models/checkpoints/<preset>/ (loaded by
+# `shippedCheckpoint(name)`): the four 2-D presets on the exact 2-D Gaussian mixture, and
+# glow-fmnist-small on Fashion-MNIST for 30 minutes. Each checkpoint's flow.json records the
+# exact command that produced it (meta.command) and its test metrics (meta.metrics.test; for
+# the mixture also the paired KL estimate to the true density and the true entropy).
+#
+#   packages/models/scripts/train-shipped.sh [--force] [preset ...]
+#
+# ENGINE (default tfjs-wasm) picks the training engine; GLOW_MINUTES (default 30) the Glow
+# time budget. Existing checkpoints are kept unless --force. The optimizer state
+# (optimizer.safetensors) is removed after training to keep the package small (a shipped
+# checkpoint can be evaluated, sampled and exported, not resumed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ENGINE="${ENGINE:-tfjs-wasm}"
+GLOW_MINUTES="${GLOW_MINUTES:-30}"
+FORCE=0
+PRESETS=()
+for arg in "$@"; do
+  case "$arg" in
+    --force) FORCE=1 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) PRESETS+=("$arg") ;;
+  esac
+done
+[ ${#PRESETS[@]} -eq 0 ] && PRESETS=(nice-2d realnvp-2d maf-2d iaf-2d glow-fmnist-small)
+
+bijective() { node --conditions=@bijective/source --import tsx src/cli/bin.ts "$@"; }
+
+for preset in "${PRESETS[@]}"; do
+  out="checkpoints/$preset"
+  if [ -e "$out/flow.json" ] && [ "$FORCE" -eq 0 ]; then
+    echo "== $preset: $out exists, skipped (--force retrains)"; continue
+  fi
+  rm -rf "$out"
+  echo "== $preset"
+  case "$preset" in
+    nice-2d|realnvp-2d|maf-2d|iaf-2d)
+      bijective train --preset "$preset" --dataset mixture --data-seed 1 --engine "$ENGINE" \
+        --steps 5000 --batch 256 --lr 1e-3 --warmup 200 --decay cosine --seed 0 \
+        --eval-every 500 --checkpoint-every 1000 --out "$out" --quiet
+      bijective density --checkpoint "$out" --heatmap "$out/density.png" --size 256 --engine "$ENGINE"
+      ;;
+    glow-fmnist-small)
+      bijective train --preset glow-fmnist-small --dataset fmnist --engine "$ENGINE" \
+        --steps 1000000 --max-minutes "$GLOW_MINUTES" --batch 64 --lr 1e-3 --warmup 500 --seed 0 \
+        --eval-every 1000 --eval-examples 1000 --checkpoint-every 500 --out "$out" --quiet
+      bijective sample --checkpoint "$out" --n 64 --temperature 0.7 --seed 0 --out "$out/samples.png" --engine "$ENGINE"
+      ;;
+    *) echo "train-shipped: no recipe for '$preset'" >&2; exit 2 ;;
+  esac
+  rm -f "$out/optimizer.safetensors"
+  bijective eval --checkpoint "$out" --engine "$ENGINE" > "$out/eval.json"
+  cat "$out/eval.json"
+done
