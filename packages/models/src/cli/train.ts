@@ -109,8 +109,22 @@ export async function runTrain(opts: TrainCommandOptions, argv: readonly string[
     process.off('SIGINT', onSigint);
   };
   process.on('SIGINT', onSigint);
-  const timer = opts.maxMinutes !== undefined ? setTimeout(() => controller.abort(), opts.maxMinutes * 60_000) : undefined;
-  timer?.unref();
+  // The trainer's loop can run for long stretches on promise continuations alone (an engine
+  // whose reads resolve at once), which starves timers and signal handlers: so the deadline is
+  // checked at every step, and every 200 ms the step callback yields to the event loop, letting
+  // Ctrl-C and the progress bar's redraws through.
+  const deadline = opts.maxMinutes !== undefined ? performance.now() + opts.maxMinutes * 60_000 : Infinity;
+  let lastYield = performance.now();
+  const yieldToEventLoop = async () => {
+    if (performance.now() > deadline && !controller.signal.aborted) {
+      display.line(`--max-minutes ${opts.maxMinutes} reached: stopping and saving a checkpoint`);
+      controller.abort();
+    }
+    if (performance.now() - lastYield > 200) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      lastYield = performance.now();
+    }
+  };
   log.append({ kind: 'start', resume: Boolean(opts.resume), ...meta });
   const started = performance.now();
   let result: TrainResult;
@@ -131,10 +145,11 @@ export async function runTrain(opts: TrainCommandOptions, argv: readonly string[
       ...(opts.resume ? { resume: dir } : {}),
       checkpointIO: io,
       signal: controller.signal,
-      onStep: (p) => {
+      onStep: async (p) => {
         if (p.kind === 'step') {
           display.step({ step: p.step, total: p.totalSteps, loss: p.loss, metricName: p.metric.name, metric: p.metric.value, examplesPerSecond: p.examplesPerSecond });
           if ((p.step + 1) % opts.logEvery === 0 || p.step + 1 === p.totalSteps) log.append(eventRecord(p));
+          await yieldToEventLoop();
           return;
         }
         log.append(eventRecord(p));
@@ -147,7 +162,6 @@ export async function runTrain(opts: TrainCommandOptions, argv: readonly string[
   } finally {
     display.stop();
     process.off('SIGINT', onSigint);
-    if (timer) clearTimeout(timer);
     await log.flush();
   }
   const elapsed = (performance.now() - started) / 1000;
@@ -201,7 +215,7 @@ export function registerTrain(program: Command, argv: readonly string[]): void {
     .option('--eval-examples <n>', 'test examples in each periodic evaluation (default: 1000 images, every 2-D point)', intOption(1))
     .option('--checkpoint-every <n>', 'save a checkpoint every n steps', intOption(1), 1000)
     .option('--log-every <n>', 'write a step record to metrics.jsonl every n steps', intOption(1), 10)
-    .option('--max-minutes <m>', 'stop after m minutes of training (a checkpoint is saved, the test set evaluated)', numberOption((v) => v > 0, 'a positive number'))
+    .option('--max-minutes <m>', 'stop after m minutes of wall-clock time from the start (a checkpoint is saved, the test set evaluated)', numberOption((v) => v > 0, 'a positive number'))
     .option('--quiet', 'plain progress lines even on a terminal')
     .action(async (opts: TrainCommandOptions) => {
       if (opts.decay !== 'none' && opts.decay !== 'cosine') throw new CliError(`train: --decay must be 'none' or 'cosine', got '${String(opts.decay)}'`);
