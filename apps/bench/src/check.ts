@@ -6,11 +6,10 @@ import type { CheckResult, Task, Tolerance } from './results.js';
  * conformance suite's (`FLOAT32_TOLERANCES`), so the bench asks of an engine exactly what the
  * backends' own tests ask of it.
  */
-export function toleranceFor(task: Task): Tolerance {
+export function toleranceFor(task: Task, mode: 'direct' | 'inverse' = 'direct'): Tolerance {
+  if (mode === 'inverse') return FLOAT32_TOLERANCES.roundTrip;
   return task === 'logProb' ? FLOAT32_TOLERANCES.logProb : FLOAT32_TOLERANCES.sample;
 }
-
-export const COMPARED: Record<Task, string> = { logProb: 'logProb (nats) per example', sample: 'sample x = f⁻¹(z) for the same noise z' };
 
 /**
  * Compares an engine's output on the check batch with the reference. A wrong length or any
@@ -21,9 +20,10 @@ export function compareWithReference(
   base: Pick<CheckResult, 'engineId' | 'preset' | 'task' | 'batch'> & { coldMs?: number },
   actual: ArrayLike<number>,
   expected: ArrayLike<number>,
+  how: { compared: string; tolerance?: Tolerance } = { compared: base.task === 'logProb' ? 'logProb (nats) per example' : 'sample x = f⁻¹(z) for the same noise z' },
 ): CheckResult {
-  const tolerance = toleranceFor(base.task);
-  const common = { ...base, compared: COMPARED[base.task], tolerance };
+  const tolerance = how.tolerance ?? toleranceFor(base.task);
+  const common = { ...base, compared: how.compared, tolerance };
   for (let i = 0; i < expected.length; i++) {
     if (!Number.isFinite(expected[i]!)) {
       return { ...common, status: 'error', message: `the reference output is not finite at entry ${i} (${expected[i]}): the inputs are outside the flow's domain` };

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { CHROMIUM_INSTALL, ChromiumPage, findChromium, type PageEnvironment } from './browser/driver.js';
 import { bundlePage, startServer, type BenchServer } from './browser/server.js';
 import { isSoftwareRenderer } from './browser/software.js';
-import { compareWithReference } from './check.js';
+import { compareWithReference, toleranceFor } from './check.js';
 import { resolveAvailability, type Availability } from './engines.js';
 import { gemmFlops } from './gemm.js';
 import { errorMessage, type EngineJob, type HostEvent, type PresetJob } from './host.js';
@@ -14,9 +14,10 @@ import { deriveMetrics } from './report/analysis.js';
 import { formatGflops, formatMs } from './report/format.js';
 import { RESULTS_SCHEMA, engineId, type BenchResults, type CheckResult, type EngineResult, type GemmPeak, type Host, type MeasurementResult, type Task } from './results.js';
 import { headerLine, measurementLine, type Log } from './terminal.js';
-import { loadWorkload, referenceOutput, type Workload } from './workload.js';
+import { loadWorkload, planCheck, referenceLatent, type CheckPlan, type Workload } from './workload.js';
 
 const firstLine = (s: string) => s.split('\n')[0]!;
+const cellKey = (preset: string, task: Task) => `${preset}\u0000${task}`;
 
 /** The software-GPU caveat printed next to WebGPU/WebGL rows. */
 function gpuNote(engine: string, env: PageEnvironment | undefined): string | undefined {
@@ -32,14 +33,16 @@ function gpuNote(engine: string, env: PageEnvironment | undefined): string | und
 }
 
 /** The work of one engine: its job and how many cells it will report. */
-function jobFor(engine: string, plan: BenchPlan, workloads: Workload[]): EngineJob {
+function jobFor(engine: string, plan: BenchPlan, workloads: Workload[], checks: Map<string, CheckPlan>): EngineJob {
   const presets: PresetJob[] = workloads.map((w) => ({
     preset: w.info.name,
     spec: w.flow.spec,
     domain: w.domain,
     seed: plan.seed,
-    checkBatch: plan.checkBatch,
-    checkTasks: plan.tasks,
+    checks: plan.tasks.map((task) => {
+      const c = checks.get(cellKey(w.info.name, task))!;
+      return { task, batch: c.batch, input: { data: Array.from(c.input.data), shape: c.input.shape } };
+    }),
     cases: plan.tasks.flatMap((task) => plan.batches.map((batch) => ({ task, batch }))),
   }));
   return { engine, presets, timing: plan.timing, maxCallMs: plan.maxCallMs };
@@ -54,7 +57,7 @@ class Collector {
   constructor(
     private readonly plan: BenchPlan,
     private readonly workloads: Map<string, Workload>,
-    private readonly references: Map<string, Float64Array>,
+    private readonly checkPlans: Map<string, CheckPlan>,
     private readonly gemmGflops: number | undefined,
     private total: number,
     private readonly log: Log,
@@ -105,10 +108,16 @@ class Collector {
     if (!w) return;
     if (e.type === 'check') {
       const base = { engineId: id, preset: e.preset, task: e.task, batch: e.batch, ...(e.coldMs !== undefined ? { coldMs: e.coldMs } : {}) };
-      const c: CheckResult =
-        e.error !== undefined || !e.output
-          ? { ...base, status: 'error', compared: '', tolerance: { rtol: 0, atol: 0 }, message: e.error ?? 'no output' }
-          : compareWithReference(base, e.output, this.references.get(`${e.preset}\u0000${e.task}`)!);
+      const p = this.checkPlans.get(cellKey(e.preset, e.task))!;
+      const how = { compared: p.compared, tolerance: toleranceFor(e.task, p.mode) };
+      let c: CheckResult;
+      if (e.error !== undefined || !e.output) c = { ...base, ...how, status: 'error', message: e.error ?? 'no output' };
+      else if (p.mode === 'direct') c = compareWithReference(base, e.output, p.expected!, how);
+      else {
+        // The engine's sample x is right iff the reference maps it back to the noise it was given.
+        const z = e.output.length === p.input.data.length ? referenceLatent(w, e.output, e.batch) : Float64Array.from(e.output);
+        c = compareWithReference(base, z, p.input.data, how);
+      }
       this.checks.push(c);
       if (c.status !== 'pass') this.log.line(`  ${id}: ${e.preset} ${e.task} check ${c.status.toUpperCase()}: ${c.message ?? ''}`);
       return;
@@ -184,13 +193,14 @@ export async function runBench(plan: BenchPlan, log: Log, command: string): Prom
     );
   }
 
-  const references = new Map<string, Float64Array>();
+  const checkPlans = new Map<string, CheckPlan>();
   for (const w of workloads.values()) {
     for (const task of plan.tasks) {
-      const r0 = performance.now();
-      references.set(`${w.info.name}\u0000${task}`, (await referenceOutput(w, task, plan.checkBatch, plan.seed)).output);
-      const dt = performance.now() - r0;
-      if (dt > 2000) log.line(`  reference ${w.info.name} ${task} (batch ${plan.checkBatch}): ${formatMs(dt)}`);
+      const c = await planCheck(w, task, plan.checkBatch, plan.seed);
+      checkPlans.set(cellKey(w.info.name, task), c);
+      if (c.referenceMs > 2000 || c.mode === 'inverse' || c.batch < plan.checkBatch) {
+        log.line(`  reference ${w.info.name} ${task}: batch ${c.batch}, ${c.mode === 'inverse' ? 'checked by inversion (the density pass maps the sample back to its noise)' : formatMs(c.referenceMs)}`);
+      }
     }
   }
 
@@ -218,7 +228,7 @@ export async function runBench(plan: BenchPlan, log: Log, command: string): Prom
 
   const runnable = [...nodeAvail.filter((a) => a.available).map((a) => ['node', a] as const), ...browserAvail.filter((a) => a.available).map((a) => ['chromium', a] as const)];
   const cellsPerEngine = workloads.size * plan.tasks.length * plan.batches.length;
-  const collector = new Collector(plan, workloads, references, gemmGflops, runnable.length * cellsPerEngine, log);
+  const collector = new Collector(plan, workloads, checkPlans, gemmGflops, runnable.length * cellsPerEngine, log);
   const engines: EngineResult[] = [];
   for (const [host, avail] of [...nodeAvail.map((a) => ['node', a] as const), ...browserAvail.map((a) => ['chromium', a] as const)]) {
     if (!avail.available) {
@@ -244,7 +254,7 @@ export async function runBench(plan: BenchPlan, log: Log, command: string): Prom
         ...(note ? { note } : {}),
         memoryKind: host === 'node' ? NODE_MEMORY_KIND : (browser.env?.memoryKind ?? ''),
       };
-      const job = jobFor(avail.engine, plan, [...workloads.values()]);
+      const job = jobFor(avail.engine, plan, [...workloads.values()], checkPlans);
       const onEvent = (e: HostEvent) => collector.handle(host, avail.engine, e);
       let page: ChromiumPage | undefined;
       try {
@@ -284,7 +294,6 @@ export async function runBench(plan: BenchPlan, log: Log, command: string): Prom
     await browser.server?.close();
   }
 
-  if (plan.checkBatch < 2) notes.push(`The correctness check used a batch of ${plan.checkBatch}.`);
   const finished = new Date();
   return {
     schema: RESULTS_SCHEMA,

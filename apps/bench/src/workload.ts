@@ -1,4 +1,16 @@
-import { countFlops, countParams, createFlow, encodeSafetensors, referenceRuntime, traceFlow, type Flow, type Tensor } from '@bijective/core';
+import {
+  DENSITY_OUTPUTS,
+  SAMPLE_OUTPUTS,
+  countFlops,
+  countParams,
+  createFlow,
+  encodeSafetensors,
+  referenceRuntime,
+  runReference,
+  traceFlow,
+  type Flow,
+  type Tensor,
+} from '@bijective/core';
 import { getPreset, listShippedCheckpoints, shippedCheckpoint } from '@bijective/models';
 import { checksum, makeInput, type InputDomain } from './inputs.js';
 import type { PresetResult, Task } from './results.js';
@@ -55,13 +67,77 @@ export async function loadWorkload(name: string): Promise<Workload> {
   return { flow, info, domain: info.inputs, weightsFile: () => (file ??= encodeSafetensors(flow.params)) };
 }
 
+/** The float64 interpreter's budget for one check (a few GFLOP/s at best: MAF sampling at D = 784 is ~19 GFLOP per example). */
+export const CHECK_FLOP_BUDGET = 4e9;
+
 /**
- * The float64 reference output of a task on the check batch: logProb (nats) for `logProb`,
- * the sample x = f⁻¹(z) for `sample`, from exactly the inputs every engine gets.
+ * How one task of one preset is checked against the float64 reference, before any timing.
+ * - `direct`: the engine's output on `input` must match `expected`, the reference's output.
+ * - `inverse` (sample only): the reference's density pass on the engine's sample must give
+ *   back the noise `input` (x is right iff f(x) = z, f being a bijection).
+ * When the task's own graph is too heavy for the interpreter (MAF sampling, IAF density at
+ * D = 784), the cheap direction answers: `inverse` for sampling; for density, `input` is
+ * x = f⁻¹(z) from the reference's sampling pass and `expected` is log N(z) + log|det ∂z/∂x|
+ * from the same pass.
  */
-export async function referenceOutput(w: Workload, task: Task, batch: number, seed: number): Promise<{ input: Tensor; output: Float64Array }> {
-  const input = makeInput(w.flow.spec.event, task, batch, w.domain, seed);
+export interface CheckPlan {
+  task: Task;
+  batch: number;
+  input: Tensor;
+  mode: 'direct' | 'inverse';
+  expected?: Float64Array;
+  /** What is compared, in words (goes to the report). */
+  compared: string;
+  /** Reference time, ms. */
+  referenceMs: number;
+}
+
+function standardNormalLogProb(z: ArrayLike<number>, n: number, d: number): Float64Array {
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let sq = 0;
+    for (let j = 0; j < d; j++) sq += z[i * d + j]! ** 2;
+    out[i] = -0.5 * sq - 0.5 * d * Math.log(2 * Math.PI);
+  }
+  return out;
+}
+
+export async function planCheck(w: Workload, task: Task, maxBatch: number, seed: number, flopBudget = CHECK_FLOP_BUDGET): Promise<CheckPlan> {
+  const event = w.flow.spec.event;
+  const other: Task = task === 'logProb' ? 'sample' : 'logProb';
+  const fits = (t: Task, b: number) => w.info.flops[t].flops * b <= flopBudget;
   const ref = referenceRuntime(w.flow);
-  const out = task === 'logProb' ? await ref.logProb(input) : (await ref.decode(input)).data;
-  return { input, output: Float64Array.from(out) };
+  const t0 = performance.now();
+  const took = () => performance.now() - t0;
+  // Engines run the check too (cold, once per engine): heavy graphs get a smaller batch.
+  const batch = Math.max(1, Math.min(maxBatch, Math.floor(flopBudget / w.info.flops[task].flops)));
+  if (fits(task, batch) || !fits(other, batch)) {
+    const input = makeInput(event, task, batch, w.domain, seed);
+    const out = task === 'logProb' ? await ref.logProb(input) : (await ref.decode(input)).data;
+    const compared = task === 'logProb' ? 'logProb (nats) per example' : 'sample x = f⁻¹(z) for the same noise z';
+    return { task, batch, input, mode: 'direct', expected: Float64Array.from(out), compared, referenceMs: took() };
+  }
+  const z = makeInput(event, 'sample', batch, w.domain, seed);
+  if (task === 'sample') {
+    return { task, batch, input: z, mode: 'inverse', compared: "f(x) = z: the reference's density pass on the engine's sample gives back the noise", referenceMs: 0 };
+  }
+  const out = runReference(w.flow, traceFlow(w.flow, 'sample'), { z });
+  const x = out[SAMPLE_OUTPUTS.x]!;
+  const logDet = out[SAMPLE_OUTPUTS.logDet]!.data;
+  const base = standardNormalLogProb(z.data, batch, w.flow.dim);
+  return {
+    task,
+    batch,
+    input: { data: Float32Array.from(x.data), shape: [...x.shape] },
+    mode: 'direct',
+    expected: base.map((b, i) => b + logDet[i]!),
+    compared: "logProb at x = f⁻¹(z) (the reference's sample) against log N(z) + log|det ∂z/∂x| from the reference's sampling pass",
+    referenceMs: took(),
+  };
+}
+
+/** For an `inverse` check: the reference's latent z = f(x) of the engine's sample x. */
+export function referenceLatent(w: Workload, x: ArrayLike<number>, batch: number): Float64Array {
+  const out = runReference(w.flow, traceFlow(w.flow, 'density'), { x: { data: Float64Array.from(x), shape: [batch, ...w.flow.spec.event] } });
+  return Float64Array.from(out[DENSITY_OUTPUTS.z]!.data);
 }

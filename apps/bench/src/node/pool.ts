@@ -43,7 +43,11 @@ export function runWorker(request: WorkerRequest, onReply: (r: WorkerReply) => v
     }, timeoutMs);
     child.on('message', (r: WorkerReply) => {
       if (r.type === 'exit') maxRssBytes = r.maxRssBytes;
-      chain = chain.then(() => onReply(r));
+      chain = chain.then(async () => {
+        await onReply(r);
+        // Host events wait for this: the worker goes on only once its event is handled.
+        if (r.type !== 'exit' && r.type !== 'list' && r.type !== 'gemm' && child.connected) child.send({ type: 'ack' });
+      });
     });
     child.on('error', (e) => finish(new WorkerError(`worker could not run: ${e.message}`)));
     child.on('exit', (code, signal) => {

@@ -13,6 +13,7 @@ import type { Availability } from '../engines.js';
 import { createNodeRuntime, createOrtModelRuntime, listNodeEngines } from './backends.js';
 
 export type WorkerRequest =
+  | { type: 'ack' }
   | { type: 'list' }
   | { type: 'run'; job: EngineJob; params: Record<string, Record<string, ParamTensor>> }
   | { type: 'gemm'; engine: string; m: number; k: number; timing: TimingOptions };
@@ -29,6 +30,19 @@ function send(msg: WorkerReply): Promise<void> {
   return new Promise((resolve, reject) => process.send!(msg, undefined, {}, (e) => (e ? reject(e) : resolve())));
 }
 
+const acks: (() => void)[] = [];
+
+/**
+ * Sends an event and waits until the parent has handled it: a correctness check may keep
+ * the parent busy (the reference maps a sample back to its noise), and the next timing
+ * must not share the CPU with that.
+ */
+async function emit(event: HostEvent): Promise<void> {
+  const handled = new Promise<void>((resolve) => acks.push(resolve));
+  await send(event);
+  await handled;
+}
+
 function rssProbe(): MemoryProbe {
   let peak = 0;
   return {
@@ -39,7 +53,7 @@ function rssProbe(): MemoryProbe {
   };
 }
 
-async function handle(req: WorkerRequest): Promise<void> {
+async function handle(req: Exclude<WorkerRequest, { type: 'ack' }>): Promise<void> {
   if (req.type === 'list') {
     await send({ type: 'list', engines: await listNodeEngines() });
     return;
@@ -65,11 +79,18 @@ async function handle(req: WorkerRequest): Promise<void> {
       return p;
     },
     createRuntime: createNodeRuntime,
-    emit: send,
+    emit,
   });
 }
 
-process.once('message', (req: WorkerRequest) => {
+let started = false;
+process.on('message', (req: WorkerRequest) => {
+  if (req.type === 'ack') {
+    acks.shift()?.();
+    return;
+  }
+  if (started) return;
+  started = true;
   handle(req)
     .catch((e: unknown) => send({ type: 'runtime', preset: '*', error: `worker failed: ${errorMessage(e)}` }))
     .then(() => send({ type: 'exit', maxRssBytes: process.resourceUsage().maxRSS * 1024 }))

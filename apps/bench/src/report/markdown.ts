@@ -91,7 +91,7 @@ export function renderMarkdown(r: BenchResults, charts: readonly Chart[]): strin
   out.push(
     '## Method',
     '',
-    `Every engine gets the same float32 weights and the same seeded inputs. Before timing, each engine's logProb and sample outputs on a batch of ${r.options.checkBatch} are compared with core's float64 reference interpreter; a mismatch marks the engine's rows WRONG and they never win. ` +
+    `Every engine gets the same float32 weights and the same seeded inputs. Before timing, each engine's logProb and sample outputs on a batch of ${r.options.checkBatch} examples (fewer for graphs above 4 GFLOP per example; the checks table gives each batch) are compared with core's float64 reference interpreter; a mismatch marks the engine's rows WRONG and they never win. ` +
       'Each cell is warmed up, then timed in samples of consecutive calls (enough calls that a sample is well above timer resolution) until the median is known to the target precision (95% distribution-free confidence interval) after a minimum time and sample count, or a time cap is reached. ' +
       '"sample" times decode(z) from pre-drawn base noise (the noise is drawn by core for every engine alike). Each Node engine runs in its own process; each browser engine in its own Chromium context. Full numbers, every sample included, are in results.json.',
     '',
