@@ -46,6 +46,8 @@ export interface MachineInfo {
   arch: string;
   node: string;
   v8: string;
+  /** 1-minute load average when the run started and ended (other work on the machine makes timings noisy). */
+  loadAverage?: { start: number; end: number };
   browser?: BrowserInfo;
 }
 

@@ -6,7 +6,7 @@ import { compareWithReference, toleranceFor } from './check.js';
 import { resolveAvailability, type Availability } from './engines.js';
 import { gemmFlops } from './gemm.js';
 import { errorMessage, type EngineJob, type HostEvent, type PresetJob } from './host.js';
-import { engineVersions, machineInfo } from './node/machine.js';
+import { engineVersions, loadAverageNow, machineInfo } from './node/machine.js';
 import { WorkerError, runWorker } from './node/pool.js';
 import { NODE_MEMORY_KIND } from './node/worker.js';
 import type { BenchPlan } from './plan.js';
@@ -295,6 +295,14 @@ export async function runBench(plan: BenchPlan, log: Log, command: string): Prom
   }
 
   const finished = new Date();
+  const load = machine.loadAverage!;
+  load.end = loadAverageNow();
+  if (Math.max(load.start, load.end) > machine.cores / 2) {
+    notes.push(
+      `The machine was busy: 1-minute load average ${load.start.toFixed(1)} at the start and ${load.end.toFixed(1)} at the end, on ${machine.cores} cores. ` +
+        'Other work shares the CPU with the engines, so timings are noisier and slower than on an idle machine (see the p10–p90 ranges and stop reasons).',
+    );
+  }
   return {
     schema: RESULTS_SCHEMA,
     startedAt: started.toISOString(),

@@ -31,7 +31,7 @@ describe('check plans', () => {
     const x = Float32Array.from((await referenceRuntime(w.flow).decode(c.input)).data);
     const good = compareWithReference({ ...base, task: 'sample' }, referenceLatent(w, x, 1), c.input.data, { compared: c.compared, tolerance: tol });
     expect(good.status).toBe('pass');
-    x[1] += 0.01;
+    x[1] = x[1]! + 0.01;
     const bad = compareWithReference({ ...base, task: 'sample' }, referenceLatent(w, x, 1), c.input.data, { compared: c.compared, tolerance: tol });
     expect(bad.status).toBe('wrong');
   });

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { arch, cpus, platform, release, totalmem, type as osType, availableParallelism } from 'node:os';
+import { arch, cpus, loadavg, platform, release, totalmem, type as osType, availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MachineInfo } from '../results.js';
@@ -17,7 +17,13 @@ export function machineInfo(): MachineInfo {
     arch: arch(),
     node: process.versions.node,
     v8: process.versions.v8,
+    loadAverage: { start: loadavg()[0]!, end: loadavg()[0]! },
   };
+}
+
+/** The 1-minute load average now. */
+export function loadAverageNow(): number {
+  return loadavg()[0]!;
 }
 
 function prettyLinux(): string {

@@ -32,7 +32,8 @@ export function markdownTable(t: Table, level = '##'): string {
 export function machineLines(r: BenchResults): string[] {
   const m = r.machine;
   const lines = [
-    `CPU: ${m.cpuModel}, ${m.cores} cores; memory ${formatBytes(m.memoryBytes)}; ${m.os} (${m.platform}/${m.arch}); Node ${m.node} (V8 ${m.v8})`,
+    `CPU: ${m.cpuModel}, ${m.cores} cores; memory ${formatBytes(m.memoryBytes)}; ${m.os} (${m.platform}/${m.arch}); Node ${m.node} (V8 ${m.v8})` +
+      (m.loadAverage ? `; load average ${m.loadAverage.start.toFixed(1)} → ${m.loadAverage.end.toFixed(1)}` : ''),
   ];
   if (m.browser) {
     const b = m.browser;
