@@ -1,4 +1,4 @@
-import type { BenchResults, EngineResult, MeasurementResult, PresetResult, Task } from '../results.js';
+import type { BenchResults, EngineResult, Host, MeasurementResult, PresetResult, Task } from '../results.js';
 
 /** Examples/s, GFLOP/s and the roofline fraction of a median call time. */
 export function deriveMetrics(medianMs: number, batch: number, flopsPerExample: number, gemmGflops: number | undefined): { throughput: number; gflops: number; roofline?: number } {
@@ -33,10 +33,11 @@ export interface Win {
   fasterButWrong: TimedRow[];
 }
 
-/** The fastest correct engine of every (preset, task, batch), and by how much. */
-export function winners(r: BenchResults): Win[] {
+/** The fastest correct engine of every (preset, task, batch), and by how much; `host` limits the race to one host. */
+export function winners(r: BenchResults, host?: Host): Win[] {
   const groups = new Map<string, TimedRow[]>();
   for (const m of timedRows(r)) {
+    if (host !== undefined && m.host !== host) continue;
     const k = `${m.preset}\u0000${m.task}\u0000${m.batch}`;
     let g = groups.get(k);
     if (!g) groups.set(k, (g = []));

@@ -10,6 +10,7 @@ import {
   overheadTable,
   presetTables,
   presetsTable,
+  notTimed,
   problems,
   winCountTable,
   winnersTable,
@@ -75,6 +76,8 @@ export function renderHtml(r: BenchResults, charts: readonly Chart[], svgs: Read
   body.push(htmlTable(winnersTable(r), 'h3'), htmlTable(winCountTable(r), 'h3'));
   const issues = problems(r);
   if (issues.length) body.push('<h3>Problems</h3>', `<ul>${issues.map((p) => `<li class="bad">${escapeHtml(p)}</li>`).join('')}</ul>`);
+  const skipped = notTimed(r);
+  if (skipped.length) body.push('<h3>Not timed</h3>', '<p class="caption">Cells over the per-call budget (the estimate is an upper bound: it extrapolates linearly from a smaller batch or the cold check call).</p>', `<ul>${skipped.map((p) => `<li>${escapeHtml(p)}</li>`).join('')}</ul>`);
   for (const n of r.notes) body.push(`<p class="note">${escapeHtml(n)}</p>`);
   body.push('<h2>Per preset</h2>');
   for (const t of presetTables(r)) body.push(htmlTable(t, 'h3'), fig(`preset-${t.title}`));

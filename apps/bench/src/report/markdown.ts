@@ -10,6 +10,7 @@ import {
   overheadTable,
   presetTables,
   presetsTable,
+  notTimed,
   problems,
   winCountTable,
   winnersTable,
@@ -66,6 +67,8 @@ export function renderMarkdown(r: BenchResults, charts: readonly Chart[]): strin
   out.push(markdownTable(winCountTable(r), '###'), '');
   const issues = problems(r);
   if (issues.length) out.push('### Problems', '', ...issues.map((p) => `- ${p}`), '');
+  const skipped = notTimed(r);
+  if (skipped.length) out.push('### Not timed', '', 'Cells over the per-call budget (the estimate is an upper bound: it extrapolates linearly from a smaller batch or the cold check call).', '', ...skipped.map((p) => `- ${p}`), '');
   for (const n of r.notes) out.push(`> ${n}`, '');
   out.push('## Per preset', '');
   const byName = new Map(charts.map((c) => [c.name, c]));

@@ -1,5 +1,5 @@
 import type { BenchResults, CheckResult, MeasurementResult } from '../results.js';
-import { correctRows, engineLabel, mafVsIaf, overheads, winCounts, winners, sortCells } from './analysis.js';
+import { correctRows, engineLabel, mafVsIaf, overheads, timedRows, winCounts, winners, sortCells, type Win } from './analysis.js';
 import { formatBytes, formatCount, formatGflops, formatMs, formatPercent, formatRange, formatRatio } from './format.js';
 
 /**
@@ -20,6 +20,10 @@ const STATUS: Record<MeasurementResult['status'], string> = { ok: 'ok', wrong: '
 
 /** The headline: per (preset, task, batch), the fastest correct engine and its margin over the runner-up. */
 export function winnersTable(r: BenchResults): Table {
+  // Browser apps can only use browser engines: the fastest of those, beside the overall winner.
+  const inBrowser = winners(r, 'chromium');
+  const browserCol = inBrowser.length > 0 && timedRows(r).some((m) => m.host === 'node');
+  const browserWin = (w: Win) => inBrowser.find((b) => b.preset === w.preset && b.task === w.task && b.batch === w.batch);
   const rows = winners(r).map((w) => [
     w.preset,
     w.task,
@@ -32,14 +36,21 @@ export function winnersTable(r: BenchResults): Table {
     formatRatio(w.margin),
     formatRatio(w.spread),
     w.fasterButWrong.map((m) => engineLabel(r, m.engineId)).join(', '),
+    ...(browserCol
+      ? (() => {
+          const b = browserWin(w);
+          return b ? [engineLabel(r, b.winner.engineId), formatMs(b.winner.timing.medianMs)] : ['–', '–'];
+        })()
+      : []),
   ]);
   return {
     title: 'Which engine wins where',
     caption:
-      'Per preset, task and batch size: the fastest engine whose outputs matched the float64 reference, its median time per call, the runner-up, and by how much it wins (runner-up ÷ winner; spread: slowest ÷ fastest). Engines that were faster but WRONG are listed and never win.',
-    header: ['preset', 'task', 'batch', 'fastest', 'median', 'examples/s', 'runner-up', 'its median', 'margin', 'spread', 'faster but WRONG'],
+      'Per preset, task and batch size: the fastest engine whose outputs matched the float64 reference, its median time per call, the runner-up, and by how much it wins (runner-up ÷ winner; spread: slowest ÷ fastest). Engines that were faster but WRONG are listed and never win.' +
+      (browserCol ? ' The last columns give the fastest engine in Chromium, for code that must run in a browser.' : ''),
+    header: ['preset', 'task', 'batch', 'fastest', 'median', 'examples/s', 'runner-up', 'its median', 'margin', 'spread', 'faster but WRONG', ...(browserCol ? ['fastest in Chromium', 'its median'] : [])],
     rows,
-    numeric: [2, 4, 5, 7, 8, 9],
+    numeric: [2, 4, 5, 7, 8, 9, ...(browserCol ? [12] : [])],
   };
 }
 
@@ -213,12 +224,17 @@ export function measurementsTable(r: BenchResults): Table {
   };
 }
 
-/** Rows of a run whose check failed or that errored: the problems list. */
+/** Checks that failed and cells that errored: the problems list. */
 export function problems(r: BenchResults): string[] {
   const out: string[] = [];
   for (const c of r.checks) if (c.status !== 'pass') out.push(`${engineLabel(r, c.engineId)} ${c.preset} ${c.task}: ${c.status === 'wrong' ? 'WRONG' : 'error'}: ${c.message ?? ''}`);
-  for (const m of r.measurements) if (m.status === 'error' || m.status === 'skipped') out.push(`${engineLabel(r, m.engineId)} ${m.preset} ${m.task} @${m.batch}: ${m.status}: ${m.error ?? ''}`);
+  for (const m of r.measurements) if (m.status === 'error') out.push(`${engineLabel(r, m.engineId)} ${m.preset} ${m.task} @${m.batch}: error: ${m.error ?? ''}`);
   return out;
+}
+
+/** Cells not timed on purpose (over the per-call budget), with the estimate. */
+export function notTimed(r: BenchResults): string[] {
+  return r.measurements.filter((m) => m.status === 'skipped').map((m) => `${engineLabel(r, m.engineId)} ${m.preset} ${m.task} @${m.batch}: ${m.error ?? ''}`);
 }
 
 /** A one-paragraph summary of who wins, for the top of the report. */
@@ -227,6 +243,11 @@ export function headline(r: BenchResults): string[] {
   if (!wins.length) return ['No engine produced a correct timed result.'];
   const counts = winCounts(r, wins);
   const lines = [`${correctRows(r).length} correct timed cells over ${new Set(correctRows(r).map((m) => m.engineId)).size} engines; ${wins.length} (preset, task, batch) cells compared.`];
+  const inBrowser = winners(r, 'chromium');
+  if (inBrowser.length && timedRows(r).some((m) => m.host === 'node')) {
+    const counts = winCounts(r, inBrowser).filter((c) => c.wins > 0 && c.engineId.startsWith('chromium/'));
+    lines.push(`In Chromium: ${counts.map((c) => `${engineLabel(r, c.engineId)} fastest in ${c.wins} of ${inBrowser.length}`).join(', ')}.`);
+  }
   for (const c of counts.filter((c) => c.wins > 0)) {
     const mine = wins.filter((w) => w.winner.engineId === c.engineId);
     const margins = mine.map((w) => w.margin).filter((m): m is number => m !== undefined);
