@@ -75,7 +75,12 @@ const cpu: EngineDef = {
 export interface WasmEngineOptions {
   /** Folder (or URL prefix) holding `tfjs-backend-wasm*.wasm`, with a trailing slash. */
   wasmPaths?: string;
+  /** Replaces tfjs' own wasm backend factory (the Node entry point's multi-threaded loader). */
+  backendFactory?: () => Promise<tf.KernelBackend>;
 }
+
+/** tfjs-backend-wasm's registration priority. */
+const WASM_PRIORITY = 2;
 
 export function wasmEngine(options: WasmEngineOptions = {}): EngineDef {
   return {
@@ -84,7 +89,12 @@ export function wasmEngine(options: WasmEngineOptions = {}): EngineDef {
     precheck: async () => (typeof WebAssembly === 'object' ? null : 'this JavaScript runtime has no WebAssembly'),
     load: async () => {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
-      if (options.wasmPaths !== undefined && tf.findBackend('wasm') === null) wasm.setWasmPaths(options.wasmPaths);
+      const started = tf.findBackend('wasm') !== null;
+      if (options.wasmPaths !== undefined && !started) wasm.setWasmPaths(options.wasmPaths);
+      if (options.backendFactory && !started) {
+        tf.removeBackend('wasm');
+        tf.registerBackend('wasm', options.backendFactory, WASM_PRIORITY);
+      }
       const { registerWasmKernels } = await import('./kernels/wasm.js');
       registerWasmKernels();
     },

@@ -13,6 +13,7 @@ import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from '@bijective/core
 import * as tf from '@tensorflow/tfjs-core';
 import { registerEngine, wasmEngine, type EngineDef } from './engines.js';
 import { setDefaultCheckpointIO, type CheckpointIO, type TensorMap } from './checkpoint-io.js';
+import { threadedWasmBackend } from './wasm-threads.js';
 
 export * from './index.js';
 
@@ -49,7 +50,22 @@ function nativeEngine(name: 'tfjs-node' | 'tfjs-node-gpu', pkg: string): EngineD
   };
 }
 
-registerEngine(wasmEngine({ wasmPaths: wasmFilesDir() }));
+/**
+ * Threads of the wasm engine in Node: `options.threads`, else `BIJECTIVE_WASM_THREADS`, else 1.
+ * More than one runs tfjs' multi-threaded SIMD build (see `wasm-threads.ts`); 1 runs the
+ * single-threaded SIMD build tfjs itself uses in Node. The default is 1 because on the
+ * 2-vCPU machine this was measured on (shared with other work) 2 threads were slower
+ * (Glow training 29 vs 39 images/s); try more on an idle many-core machine.
+ * Call before the engine starts (the first `useEngine('tfjs-wasm')`).
+ */
+export function configureWasm(options: { threads?: number } = {}): void {
+  const env = Number(process.env.BIJECTIVE_WASM_THREADS ?? '1');
+  const threads = options.threads ?? env;
+  if (!(Number.isInteger(threads) && threads >= 1)) throw new RangeError(`configureWasm: threads must be a positive integer, got ${threads}`);
+  registerEngine(wasmEngine({ wasmPaths: wasmFilesDir(), ...(threads > 1 ? { backendFactory: threadedWasmBackend(threads) } : {}) }));
+}
+
+configureWasm();
 registerEngine(nativeEngine('tfjs-node', '@tensorflow/tfjs-node'));
 registerEngine(nativeEngine('tfjs-node-gpu', '@tensorflow/tfjs-node-gpu'));
 

@@ -45,6 +45,8 @@ describe('wasm training kernels agree with the cpu backend', () => {
     { name: '1x1 valid', x: [3, 6, 6, 8], f: [1, 1, 8, 4], pad: 'valid' },
     { name: '2x3 explicit asymmetric', x: [2, 5, 6, 3], f: [2, 3, 3, 4], pad: explicit(0, 1, 1, 2) },
     { name: 'larger 3x3', x: [8, 14, 14, 16], f: [3, 3, 16, 8], pad: explicit(1, 1, 1, 1) },
+    { name: '3x3, few input channels (per-offset matmuls)', x: [4, 7, 6, 2], f: [3, 3, 2, 16], pad: explicit(1, 1, 1, 1) },
+    { name: '1x1 as one matmul', x: [4, 5, 5, 12], f: [1, 1, 12, 10], pad: 'valid' },
   ];
   for (const c of convCases) {
     const info = tf.backend_util.computeConv2DInfo(c.x as never, c.f as never, 1, 1, c.pad as never, undefined, false, 'channelsLast');

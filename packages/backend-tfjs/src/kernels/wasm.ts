@@ -5,10 +5,15 @@ import * as tf from '@tensorflow/tfjs-core';
  * as compositions of the kernels it has (XNNPACK convolution and matmul, transpose,
  * reverse, gather), never as a JavaScript loop over the elements:
  *
- * - `Conv2DBackpropFilter` (missing; the gradient of conv2d w.r.t. its filter) — a conv2d
- *   of transposed tensors: with x [N,H,W,Ci] and dy [N,OH,OW,Co],
- *   dW[ky,kx,ci,co] = Σ_{n,oy,ox} x[n, oy+ky−top, ox+kx−left, ci] · dy[n,oy,ox,co]
- *   is conv2d(xᵀ [Ci,H,W,N], dyᵀ [OH,OW,N,Co]) with the forward padding, giving
+ * - `Conv2DBackpropFilter` (missing; the gradient of conv2d w.r.t. its filter). With
+ *   x [N,H,W,Ci] and dy [N,OH,OW,Co],
+ *   dW[ky,kx,ci,co] = Σ_{n,oy,ox} x[n, oy+ky−top, ox+kx−left, ci] · dy[n,oy,ox,co],
+ *   a product over M = N·OH·OW positions, computed one of three ways by shape (measured on
+ *   Glow's shapes; XNNPACK is slow when the product's output side is narrow):
+ *   1×1 filters: xᵀ [Ci,M] · dy [M,Co], one matmul;
+ *   few input channels (Ci ≤ 8): per filter offset, a matmul of the transposed, padded,
+ *   shifted x [Ci,M] with dy [M,Co];
+ *   otherwise: conv2d(xᵀ [Ci,H,W,N], dyᵀ [OH,OW,N,Co]) with the forward padding, giving
  *   [Ci,kh,kw,Co], transposed to [kh,kw,Ci,Co].
  * - `Conv2DBackpropInput` (present, but a scalar C++ loop: ~10× slower than the forward
  *   conv) — the transposed convolution as a conv2d of dy with the spatially flipped,
@@ -67,6 +72,37 @@ function conv2dBackpropFilter(backend: Backend, inputs: { x: Info; dy: Info }, a
   }
   const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
   const { top, bottom, left, right } = info.padInfo;
+  const [kh, kw, ci, co] = filterShape;
+  const [n, oh, ow] = dy.shape as [number, number, number, number];
+  const m = n * oh * ow;
+  if (kh === 1 && kw === 1 && top + bottom + left + right === 0) {
+    const x2 = call(tf.Reshape, backend, { x }, { shape: [m, ci] });
+    const xT = transpose(backend, x2, [1, 0]);
+    const dy2 = call(tf.Reshape, backend, { x: dy }, { shape: [m, co] });
+    const w = call(tf.BatchMatMul, backend, { a: xT, b: dy2 }, { transposeA: false, transposeB: false });
+    const out = call(tf.Reshape, backend, { x: w }, { shape: filterShape });
+    free(backend, x2, xT, dy2, w);
+    return out;
+  }
+  if (ci <= 8) {
+    const padded = call(tf.PadV2, backend, { x }, { paddings: [[0, 0], [top, bottom], [left, right], [0, 0]], constantValue: 0 });
+    const xT = transpose(backend, padded, [3, 0, 1, 2]);
+    const dy2 = call(tf.Reshape, backend, { x: dy }, { shape: [m, co] });
+    const parts: Info[] = [];
+    for (let ky = 0; ky < kh; ky++) {
+      for (let kx = 0; kx < kw; kx++) {
+        const shifted = call(tf.Slice, backend, { x: xT }, { begin: [0, 0, ky, kx], size: [ci, n, oh, ow] });
+        const rows = call(tf.Reshape, backend, { x: shifted }, { shape: [ci, m] });
+        parts.push(call(tf.BatchMatMul, backend, { a: rows, b: dy2 }, { transposeA: false, transposeB: false }));
+        free(backend, shifted, rows);
+      }
+    }
+    // Concat takes its inputs as an array (as tf.concat passes them).
+    const stacked = call(tf.Concat, backend, parts as unknown as Record<string, Info>, { axis: 0 });
+    const out = call(tf.Reshape, backend, { x: stacked }, { shape: filterShape });
+    free(backend, padded, xT, dy2, stacked, ...parts);
+    return out;
+  }
   const xT = transpose(backend, x, [3, 1, 2, 0]);
   const dyT = transpose(backend, dy, [1, 2, 0, 3]);
   const padding = [[0, 0], [top, bottom], [left, right], [0, 0]] as tf.backend_util.ExplicitPadding;
