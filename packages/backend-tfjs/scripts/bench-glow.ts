@@ -99,6 +99,17 @@ for (const engine of engines) {
     const total = [...byKernel.values()].reduce((s, e) => s + e.ms, 0);
     console.log(`  one forward+backward: ${info.kernels.length} kernels, ${total.toFixed(1)} ms in kernels`);
     for (const [name, e] of [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12)) console.log(`    ${name.padEnd(22)} ${String(e.n).padStart(5)}× ${e.ms.toFixed(1).padStart(8)} ms`);
+    const byShape = new Map<string, { n: number; ms: number }>();
+    for (const k of info.kernels) {
+      if (!k.name.startsWith('Conv2D')) continue;
+      const key = `${k.name} ${JSON.stringify(k.inputShapes)}`;
+      const e = byShape.get(key) ?? { n: 0, ms: 0 };
+      e.n += 1;
+      e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+      byShape.set(key, e);
+    }
+    console.log('  convolutions by input shapes:');
+    for (const [key, e] of [...byShape].sort((a, b) => b[1].ms - a[1].ms)) console.log(`    ${key.padEnd(70)} ${String(e.n).padStart(3)}× ${(e.ms / e.n).toFixed(2).padStart(7)} ms each`);
     xt.dispose();
     objective.dispose();
     params.dispose();

@@ -11,8 +11,8 @@ import * as tf from '@tensorflow/tfjs-core';
  *   a product over M = N·OH·OW positions, computed one of three ways by shape (measured on
  *   Glow's shapes; XNNPACK is slow when the product's output side is narrow):
  *   1×1 filters: xᵀ [Ci,M] · dy [M,Co], one matmul;
- *   few input channels (Ci ≤ 8): per filter offset, a matmul of the transposed, padded,
- *   shifted x [Ci,M] with dy [M,Co];
+ *   few input channels (Ci ≤ 8): im2col, transposed — the padded x shifted by each filter
+ *   offset, stacked into [kh·kw·Ci, M] — times dy [M,Co], one matmul;
  *   otherwise: conv2d(xᵀ [Ci,H,W,N], dyᵀ [OH,OW,N,Co]) with the forward padding, giving
  *   [Ci,kh,kw,Co], transposed to [kh,kw,Ci,Co].
  * - `Conv2DBackpropInput` (present, but a scalar C++ loop: ~10× slower than the forward
@@ -88,19 +88,20 @@ function conv2dBackpropFilter(backend: Backend, inputs: { x: Info; dy: Info }, a
     const padded = call(tf.PadV2, backend, { x }, { paddings: [[0, 0], [top, bottom], [left, right], [0, 0]], constantValue: 0 });
     const xT = transpose(backend, padded, [3, 0, 1, 2]);
     const dy2 = call(tf.Reshape, backend, { x: dy }, { shape: [m, co] });
+    // im2col, transposed: rows (ky, kx, ci), columns the M positions; then one product.
     const parts: Info[] = [];
     for (let ky = 0; ky < kh; ky++) {
       for (let kx = 0; kx < kw; kx++) {
         const shifted = call(tf.Slice, backend, { x: xT }, { begin: [0, 0, ky, kx], size: [ci, n, oh, ow] });
-        const rows = call(tf.Reshape, backend, { x: shifted }, { shape: [ci, m] });
-        parts.push(call(tf.BatchMatMul, backend, { a: rows, b: dy2 }, { transposeA: false, transposeB: false }));
-        free(backend, shifted, rows);
+        parts.push(call(tf.Reshape, backend, { x: shifted }, { shape: [ci, m] }));
+        free(backend, shifted);
       }
     }
     // Concat takes its inputs as an array (as tf.concat passes them).
-    const stacked = call(tf.Concat, backend, parts as unknown as Record<string, Info>, { axis: 0 });
-    const out = call(tf.Reshape, backend, { x: stacked }, { shape: filterShape });
-    free(backend, padded, xT, dy2, stacked, ...parts);
+    const patches = call(tf.Concat, backend, parts as unknown as Record<string, Info>, { axis: 0 });
+    const w = call(tf.BatchMatMul, backend, { a: patches, b: dy2 }, { transposeA: false, transposeB: false });
+    const out = call(tf.Reshape, backend, { x: w }, { shape: filterShape });
+    free(backend, padded, xT, dy2, patches, w, ...parts);
     return out;
   }
   const xT = transpose(backend, x, [3, 1, 2, 0]);
