@@ -146,7 +146,8 @@ describe('bijective CLI end to end on the 2-D mixture', () => {
     } finally {
       await session.release();
     }
-  });
+    // About 20 s on an idle 2-core machine; the generous limit is for a busy one.
+  }, 300_000);
 
   test('info on a preset', async () => {
     const [fromPreset, fromGlow] = await Promise.all([cli(['info', '--preset', 'realnvp-2d', '--json']), cli(['info', '--preset', 'glow-fmnist-small'])]);
