@@ -26,8 +26,8 @@ export interface EvalResult {
   engine: string;
   /**
    * Datasets with a known density (the 2-D mixture): the paired estimate of KL(p‖q) =
-   * E_p[log p(x) − log q(x)] over the same examples, with its standard error; it equals
-   * `nll` minus the true entropy, with far less noise than either.
+   * E_p[log p(x) − log q(x)] over the same examples, with its standard error; in expectation
+   * it is `nll` minus the true entropy, with far less noise than either.
    */
   kl?: { value: number; stdErr: number };
 }

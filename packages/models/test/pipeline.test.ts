@@ -1,6 +1,6 @@
 import { Rng, type FlowRuntime, type Tensor } from '@bijective/core';
 import { describe, expect, test } from 'vitest';
-import { batchStream, evaluate, gatherExamples, imageSet, type ImageDataset, type VectorDataset } from '../src/index.js';
+import { batchStream, evaluate, gatherExamples, gaussianMixture2D, imageSet, type ImageDataset, type VectorDataset } from '../src/index.js';
 
 /** A tiny image dataset: 10 "images" of 1×2×2 with known bytes. */
 function tinyImages(): ImageDataset {
@@ -60,6 +60,13 @@ describe('dequantisation and bits/dim', () => {
     expect(r.natsPerDim).toBeCloseTo(0.75, 12);
     expect(r.nllStdErr).toBeCloseTo(Math.sqrt(5 / 3) / 2, 12);
     expect(r.bitsPerDim).toBeUndefined();
+    // With the true density known: q = p·e^−0.1 everywhere gives KL = 0.1 exactly.
+    const truth = gaussianMixture2D([{ weight: 1, mean: [0, 0], cov: [1, 0, 1] }]);
+    const withTruth: VectorDataset = { ...v, truth };
+    const shifted = await evaluate(fakeRuntime((x, i) => truth.logDensity(x.data.subarray(2 * i, 2 * i + 2))[0]! - 0.1), withTruth, { event: [2] });
+    expect(shifted.kl!.value).toBeCloseTo(0.1, 12);
+    expect(shifted.kl!.stdErr).toBeCloseTo(0, 12);
+    expect(r.kl).toBeUndefined();
     await expect(evaluate(fakeRuntime(() => 0), v, { event: [3] })).rejects.toThrow(/events of shape \[3\] \(3 values\); dataset 'v' has examples of shape \[2\]/);
   });
 });

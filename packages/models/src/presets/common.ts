@@ -1,5 +1,5 @@
 import type { FlowSpec, LayerSpec } from '@bijective/core';
-import { FLOW_SPEC_VERSION, sizeOf } from '@bijective/core';
+import { FLOW_SPEC_VERSION } from '@bijective/core';
 
 /** Thrown when preset options cannot make a valid flow (e.g. an image too small to squeeze). */
 export class PresetError extends Error {
@@ -25,6 +25,3 @@ export function positiveInt(family: string, what: string, v: number, min = 1): n
 export function flowSpec(event: readonly number[], layers: LayerSpec[], name?: string): FlowSpec {
   return { version: FLOW_SPEC_VERSION, event: [...event], layers, ...(name !== undefined ? { name } : {}) };
 }
-
-/** Number of values per example. */
-export const eventSize = (event: readonly number[]) => sizeOf(event);
