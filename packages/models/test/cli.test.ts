@@ -78,6 +78,7 @@ describe('bijective CLI end to end on the 2-D mixture', () => {
     const flowJson = JSON.parse(await readFile(join(run(), 'flow.json'), 'utf8')) as { meta: Record<string, unknown> & { metrics: { test: { nll: number; n: number } }; training: { step: number } } };
     expect(flowJson.meta.preset).toBe('realnvp-2d');
     expect(flowJson.meta.command).toMatch(/^bijective train --preset realnvp-2d .*--resume$/);
+    expect((flowJson.meta.commands as string[]).map((c) => c.endsWith('--resume'))).toEqual([false, true]);
     expect(flowJson.meta.training.step).toBe(300);
     expect(flowJson.meta.metrics.test.n).toBe(10000);
 

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { createFlow, type Flow } from '@bijective/core';
@@ -60,6 +61,14 @@ function eventRecord(p: TrainProgress): Record<string, unknown> {
   return { ...p };
 }
 
+/** The commands recorded in an earlier checkpoint of the run. */
+async function previousCommands(dir: string): Promise<string[]> {
+  const file = JSON.parse(await readFile(join(dir, FLOW_FILE), 'utf8')) as { meta?: { commands?: unknown; command?: unknown } };
+  const m = file.meta ?? {};
+  if (Array.isArray(m.commands)) return m.commands.map(String);
+  return typeof m.command === 'string' ? [m.command] : [];
+}
+
 /** Runs `train`; returns the test metrics written into the checkpoint. */
 export async function runTrain(opts: TrainCommandOptions, argv: readonly string[]): Promise<{ dir: string; result: TrainResult; test: EvalResult & Record<string, unknown> }> {
   const preset = getPreset(opts.preset);
@@ -93,6 +102,8 @@ export async function runTrain(opts: TrainCommandOptions, argv: readonly string[
     ...(dataset.kind === 'vector' ? { dataSeed: opts.dataSeed } : {}),
     ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
     command: commandLine(argv),
+    // Every command of the run, in order (a resumed run was made by all of them).
+    commands: [...(opts.resume ? await previousCommands(dir) : []), commandLine(argv)],
     run: { engine: opts.engine, batch, lr, warmup, decay: opts.decay, seed: opts.seed, steps: totalSteps, ...(opts.maxMinutes !== undefined ? { maxMinutes: opts.maxMinutes } : {}) },
   };
   const tfjs = await import('@bijective/backend-tfjs/node');
