@@ -55,7 +55,7 @@ export class Collector {
 
   handle(host: Host, engine: string, e: HostEvent): void {
     const id = engineId(host, engine);
-    if (e.type === 'done') return;
+    if (e.type === 'done' || e.type === 'preset') return;
     if (e.type === 'runtime') {
       if (e.error !== undefined) {
         if (e.preset === '*') this.failRemaining(host, engine, e.error);

@@ -33,6 +33,7 @@ export interface EngineJob {
 }
 
 export type HostEvent =
+  | { type: 'preset'; preset: string }
   | { type: 'runtime'; preset: string; setupMs?: number; error?: string }
   | { type: 'check'; preset: string; task: Task; batch: number; output?: number[]; coldMs?: number; error?: string }
   | {
@@ -83,6 +84,7 @@ async function call(rt: FlowRuntime, task: Task, input: ReturnType<typeof makeIn
  */
 export async function runEngineJob(job: EngineJob, env: HostEnv): Promise<void> {
   for (const p of job.presets) {
+    await env.emit({ type: 'preset', preset: p.preset });
     let rt: FlowRuntime;
     try {
       const flow = flowFromParams(p.spec, await env.params(p.preset));
@@ -95,7 +97,7 @@ export async function runEngineJob(job: EngineJob, env: HostEnv): Promise<void> 
     }
     const failed = new Set<Task>();
     /** The last timed batch of each task and its median (first: the cold check call), to predict the next batch's call time. */
-    const last = new Map<Task, { batch: number; medianMs: number }>();
+    const last = new Map<Task, { batch: number; medianMs: number; cold?: boolean }>();
     try {
       for (const { task, batch, input: given } of p.checks) {
         const input = { data: Float32Array.from(given.data), shape: given.shape };
@@ -104,7 +106,7 @@ export async function runEngineJob(job: EngineJob, env: HostEnv): Promise<void> 
           const out = await call(rt, task, input);
           const coldMs = env.clock.now() - t0;
           // The cold call also bounds the first timed batch's call time (see the budget below).
-          last.set(task, { batch, medianMs: coldMs });
+          last.set(task, { batch, medianMs: coldMs, cold: true });
           await env.emit({ type: 'check', preset: p.preset, task, batch, output: Array.from(out), coldMs });
         } catch (e) {
           failed.add(task);
@@ -123,7 +125,7 @@ export async function runEngineJob(job: EngineJob, env: HostEnv): Promise<void> 
         const predictedMs = prev ? (prev.medianMs * c.batch) / prev.batch : 0;
         let overBudget: string | undefined;
         if (predictedMs > 4 * job.maxCallMs) {
-          overBudget = `one call would take about ${(predictedMs / 1000).toPrecision(2)} s (from batch ${prev!.batch})`;
+          overBudget = `one call would take about ${(predictedMs / 1000).toPrecision(2)} s (from ${prev!.cold ? 'the cold check call at ' : ''}batch ${prev!.batch})`;
         } else if (predictedMs > job.maxCallMs) {
           try {
             const t0 = env.clock.now();

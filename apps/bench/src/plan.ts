@@ -23,8 +23,10 @@ export interface BenchPlan {
   seed: number;
   /** The GEMM probe: [m, k]·[k, k]. */
   gemm: { m: number; k: number; timing: TimingOptions };
-  /** Per engine (one worker or one page) before it is stopped. */
-  engineTimeoutMs: number;
+  /** Per preset on one engine: past this its worker or browser is stopped, its cells fail, and the engine goes on with a fresh one. */
+  presetTimeoutMs: number;
+  /** The engine-listing and GEMM workers. */
+  probeTimeoutMs: number;
   out: string;
 }
 
@@ -135,7 +137,8 @@ export function makePlan(o: CliOptions, now: Date, baseDir: string): BenchPlan {
     checkBatch: o.checkBatch ?? 4,
     seed: o.seed ?? 1,
     gemm: { m: 512, k: 1024, timing: { ...timing, rule: { ...timing.rule, maxTimeMs: Math.min(timing.rule.maxTimeMs, 2000) } } },
-    engineTimeoutMs: mode === 'full' ? 3_600_000 : 300_000,
+    presetTimeoutMs: mode === 'full' ? 1_800_000 : 120_000,
+    probeTimeoutMs: 180_000,
     out: o.out ?? `${baseDir}/bench-results/${timestampFolder(now)}`,
   };
 }

@@ -7,6 +7,7 @@ import { errorMessage, type EngineJob, type HostEvent, type PresetJob } from './
 import { engineVersions, loadAverageNow, machineInfo } from './node/machine.js';
 import { WorkerError, runWorker } from './node/pool.js';
 import { listEnginesInWorker, measureGemm } from './node/probes.js';
+import { runEngine } from './watchdog.js';
 import { NODE_MEMORY_KIND } from './node/worker.js';
 import type { BenchPlan } from './plan.js';
 import { formatGflops, formatMs } from './report/format.js';
@@ -61,7 +62,7 @@ export async function runBench(plan: BenchPlan, log: Log, command: string): Prom
     }
   }
 
-  const nodeListed = await listEnginesInWorker(plan.engineTimeoutMs);
+  const nodeListed = await listEnginesInWorker(plan.probeTimeoutMs);
   const nodeAvail = resolveAvailability(plan.engines.node, nodeListed, 'Node');
   const browser = await startBrowser(plan, workloads, log);
   // Browser engines are probed in their own page when their turn comes.
@@ -113,17 +114,11 @@ export async function runBench(plan: BenchPlan, log: Log, command: string): Prom
       };
       const job = jobFor(avail.engine, plan, [...workloads.values()], checkPlans);
       const onEvent = (e: HostEvent) => collector.handle(host, avail.engine, e);
-      let page: ChromiumPage | undefined;
       try {
-        if (host === 'node') {
-          engines.push(result);
-          log.line(`— ${id}${avail.detail ? ` (${avail.detail})` : ''}`);
-          const params = Object.fromEntries([...workloads.values()].map((w) => [w.info.name, w.flow.params]));
-          const { maxRssBytes } = await runWorker({ type: 'run', job, params }, (r) => (r.type === 'exit' || r.type === 'gemm' || r.type === 'list' ? undefined : onEvent(r)), plan.engineTimeoutMs);
-          if (maxRssBytes !== undefined) result.processPeakRssBytes = maxRssBytes;
-        } else {
-          page = await ChromiumPage.open(browser.executable!, browser.server!);
-          const status = await page.probe(avail.engine);
+        if (host === 'chromium') {
+          // The engine's own check, in its own page: an engine the page cannot start is skipped.
+          const page = await ChromiumPage.open(browser.executable!, browser.server!);
+          const status = await page.probe(avail.engine).finally(() => page.close());
           if (!status.available) {
             engines.push({ id, engine: avail.engine, host, status: 'skipped', reason: status.reason ?? 'not available', versions: result.versions });
             log.line(`skip ${id}: ${firstLine(status.reason ?? '')}`);
@@ -131,11 +126,27 @@ export async function runBench(plan: BenchPlan, log: Log, command: string): Prom
             continue;
           }
           if (status.detail) result.detail = status.detail;
-          engines.push(result);
-          log.line(`— ${id}${status.detail ? ` (${status.detail})` : ''}${note ? ` †${note}` : ''}`);
-          const { memoryKind } = await page.run(job, plan.engineTimeoutMs, onEvent);
-          if (memoryKind) result.memoryKind = memoryKind;
         }
+        engines.push(result);
+        log.line(`— ${id}${result.detail ? ` (${result.detail})` : ''}${note ? ` †${note}` : ''}`);
+        await runEngine(job, onEvent, async (part, events, signal) => {
+          if (host === 'node') {
+            const params = Object.fromEntries([...workloads.values()].map((w) => [w.info.name, w.flow.params]));
+            const { maxRssBytes } = await runWorker({ type: 'run', job: part, params }, (r) => (r.type === 'exit' || r.type === 'gemm' || r.type === 'list' ? undefined : events(r)), signal);
+            if (maxRssBytes !== undefined) result.processPeakRssBytes = Math.max(result.processPeakRssBytes ?? 0, maxRssBytes);
+          } else {
+            const page = await ChromiumPage.open(browser.executable!, browser.server!);
+            try {
+              const { memoryKind } = await page.run(part, events, signal);
+              if (memoryKind) result.memoryKind = memoryKind;
+            } finally {
+              await page.close();
+            }
+          }
+        }, plan.presetTimeoutMs, (preset, why) => {
+          log.line(`  ${id}: ${preset} stopped: ${why}; going on with a fresh ${host === 'node' ? 'worker' : 'browser'}`);
+          collector.failRemaining(host, avail.engine, why, preset);
+        });
       } catch (e) {
         const why = `${host === 'node' ? 'worker' : 'page'} failed: ${e instanceof WorkerError ? e.message : errorMessage(e)}`;
         result.status = 'failed';
@@ -143,8 +154,6 @@ export async function runBench(plan: BenchPlan, log: Log, command: string): Prom
         log.line(`  ${id}: ${firstLine(why)}`);
         if (!engines.includes(result)) engines.push(result);
         collector.failRemaining(host, avail.engine, why);
-      } finally {
-        await page?.close();
       }
     }
   } finally {

@@ -94,25 +94,27 @@ export class ChromiumPage {
   /**
    * Runs one engine's job, streaming events with each measurement's memory replaced by the
    * renderer + GPU processes' peak RSS where /proc is readable (else the page's JS-heap
-   * probe stays). Rejects on a page crash or after `timeoutMs`. Returns what the memory
-   * column measured.
+   * probe stays). Rejects on a page crash or when `signal` aborts (the caller then closes
+   * the browser). Returns what the memory column measured.
    */
-  async run(job: EngineJob, timeoutMs: number, onEvent: (e: HostEvent) => void | Promise<void>): Promise<{ memoryKind?: string }> {
+  async run(job: EngineJob, onEvent: (e: HostEvent) => void | Promise<void>, signal: AbortSignal): Promise<{ memoryKind?: string }> {
     const poller = new RssPoller(() => this.pids());
     const polling = await poller.start().catch(() => false);
     const forward = (e: HostEvent) =>
       onEvent(e.type === 'measurement' && e.timing && polling ? { ...e, memory: { peakBytes: poller.takePeak(), kind: BROWSER_RSS_KIND } } : e);
     await this.page.exposeFunction('benchEmit', forward);
-    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
     try {
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+        onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
       });
       const crashed = new Promise<never>((_, reject) => this.page.once('crash', () => reject(new Error('the page crashed'))));
       await Promise.race([this.page.evaluate((j) => (window as unknown as BenchWindow).bijectiveBench.run(j), job), timeout, crashed]);
       return polling ? { memoryKind: BROWSER_RSS_KIND } : {};
     } finally {
-      clearTimeout(timer);
+      if (onAbort) signal.removeEventListener('abort', onAbort);
       poller.stop();
     }
   }

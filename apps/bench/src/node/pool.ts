@@ -16,9 +16,9 @@ export class WorkerError extends Error {
 /**
  * Runs one request in a fresh worker process, handing every reply to `onReply` in order.
  * Resolves with the worker's peak RSS once it says goodbye; rejects (with the tail of its
- * stderr) when it dies without doing so or runs past `timeoutMs`.
+ * stderr) when it dies without doing so, or kills it when `signal` aborts (its reason is the error).
  */
-export function runWorker(request: WorkerRequest, onReply: (r: WorkerReply) => void | Promise<void>, timeoutMs: number): Promise<{ maxRssBytes?: number }> {
+export function runWorker(request: WorkerRequest, onReply: (r: WorkerReply) => void | Promise<void>, signal: AbortSignal): Promise<{ maxRssBytes?: number }> {
   const { file, execArgv } = workerEntry();
   const child = fork(file, [], { execArgv, serialization: 'advanced', stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   let stderr = '';
@@ -33,14 +33,16 @@ export function runWorker(request: WorkerRequest, onReply: (r: WorkerReply) => v
     const finish = (err?: Error) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
       // Replies already received are handled before the outcome is known.
       chain.then(() => (err ? reject(err) : resolve({ ...(maxRssBytes !== undefined ? { maxRssBytes } : {}) })), reject);
     };
-    const timer = setTimeout(() => {
+    const onAbort = () => {
       child.kill('SIGKILL');
-      finish(new WorkerError(`timed out after ${Math.round(timeoutMs / 1000)} s`));
-    }, timeoutMs);
+      finish(new WorkerError(signal.reason instanceof Error ? signal.reason.message : String(signal.reason)));
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
     child.on('message', (r: WorkerReply) => {
       if (r.type === 'exit') maxRssBytes = r.maxRssBytes;
       chain = chain.then(async () => {

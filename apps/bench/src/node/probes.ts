@@ -7,7 +7,7 @@ import { runWorker } from './pool.js';
 /** The backends' engine lists, asked in a worker (loading every runtime, and native probes' stderr noise, stay out of this process). */
 export async function listEnginesInWorker(timeoutMs: number): Promise<Availability[]> {
   let engines: Availability[] | undefined;
-  await runWorker({ type: 'list' }, (r) => void (r.type === 'list' && (engines = r.engines)), timeoutMs);
+  await runWorker({ type: 'list' }, (r) => void (r.type === 'list' && (engines = r.engines)), AbortSignal.timeout(timeoutMs));
   if (!engines) throw new Error('the engine-listing worker sent no list');
   return engines;
 }
@@ -35,7 +35,7 @@ export async function measureGemm(plan: BenchPlan): Promise<GemmPeak> {
         };
       }
     },
-    plan.engineTimeoutMs,
+    AbortSignal.timeout(plan.probeTimeoutMs),
   );
   if (!result) throw new Error(failure ?? 'the GEMM worker sent no result');
   return result;

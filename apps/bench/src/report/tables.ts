@@ -237,6 +237,13 @@ export function notTimed(r: BenchResults): string[] {
   return r.measurements.filter((m) => m.status === 'skipped').map((m) => `${engineLabel(r, m.engineId)} ${m.preset} ${m.task} @${m.batch}: ${m.error ?? ''}`);
 }
 
+/** `1.2×–3.4×`, or one ratio when they agree. */
+function range(ratios: number[]): string {
+  const lo = formatRatio(Math.min(...ratios));
+  const hi = formatRatio(Math.max(...ratios));
+  return lo === hi ? lo : `${lo}–${hi}`;
+}
+
 /** A one-paragraph summary of who wins, for the top of the report. */
 export function headline(r: BenchResults): string[] {
   const wins = winners(r);
@@ -254,7 +261,9 @@ export function headline(r: BenchResults): string[] {
     const best = mine.reduce((a, b) => ((b.margin ?? 0) > (a.margin ?? 0) ? b : a));
     lines.push(
       `${engineLabel(r, c.engineId)} is fastest in ${c.wins} of ${wins.length} cells` +
-        (margins.length ? ` (by ${formatRatio(Math.min(...margins))}–${formatRatio(Math.max(...margins))} over the runner-up; largest lead: ${best.preset} ${best.task} @${best.batch}, ${formatRatio(best.margin)} ahead of ${best.runnerUp ? engineLabel(r, best.runnerUp.engineId) : '–'})` : '') +
+        (margins.length
+          ? ` (by ${range(margins)} over the runner-up; largest lead: ${best.preset} ${best.task} @${best.batch}, ${formatRatio(best.margin)} ahead of ${best.runnerUp ? engineLabel(r, best.runnerUp.engineId) : '–'})`
+          : '') +
         '.',
     );
   }
