@@ -11,7 +11,15 @@ export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-backgroun
 
 export const CHROMIUM_INSTALL = 'apt-get install chromium (Debian/Ubuntu), or pass --chromium <path> / set CHROMIUM_PATH';
 
-const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable', '/snap/bin/chromium'];
+const CANDIDATES = [
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome',
+  '/usr/bin/google-chrome-stable',
+  '/snap/bin/chromium',
+  '/Applications/Chromium.app/Contents/MacOS/Chromium',
+  '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
+];
 
 /** The Chromium to drive: `explicit`, `$CHROMIUM_PATH`, then the usual install paths; undefined when none exists. */
 export function findChromium(explicit?: string): string | undefined {
@@ -113,6 +121,9 @@ export class ChromiumPage {
       const crashed = new Promise<never>((_, reject) => this.page.once('crash', () => reject(new Error('the page crashed'))));
       await Promise.race([this.page.evaluate((j) => (window as unknown as BenchWindow).bijectiveBench.run(j), job), timeout, crashed]);
       return polling ? { memoryKind: BROWSER_RSS_KIND } : {};
+    } catch (e) {
+      if (signal.aborted || !this.errors.length) throw e;
+      throw new Error(`${e instanceof Error ? e.message : String(e)} (uncaught in the page: ${this.errors.slice(-3).join('; ')})`);
     } finally {
       if (onAbort) signal.removeEventListener('abort', onAbort);
       poller.stop();
