@@ -170,7 +170,12 @@ export interface GemmPeak {
   medianMs: number;
   p10Ms: number;
   p90Ms: number;
+  /** The fastest sample. */
+  bestMs?: number;
+  /** The peak: 2·m·k·n over the fastest sample, GFLOP/s (the roofline column's 100%). */
   gflops: number;
+  /** The same over the median sample. */
+  medianGflops?: number;
   samples: number;
 }
 

@@ -77,7 +77,7 @@ export async function runBench(plan: BenchPlan, log: Log, command: string): Prom
   if (ortCpu?.available) {
     try {
       gemm = await measureGemm(plan);
-      log.line(`GEMM peak (ort-node-cpu, [${plan.gemm.m}×${plan.gemm.k}]·[${plan.gemm.k}×${plan.gemm.k}]): ${formatGflops(gemm.gflops)} GFLOP/s`);
+      log.line(`GEMM peak (ort-node-cpu, [${plan.gemm.m}×${plan.gemm.k}]·[${plan.gemm.k}×${plan.gemm.k}]): ${formatGflops(gemm.gflops)} GFLOP/s (fastest sample; median ${formatGflops(gemm.medianGflops)})`);
     } catch (e) {
       gemm = { skipped: `the GEMM probe failed: ${errorMessage(e)}` };
     }

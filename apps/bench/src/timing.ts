@@ -89,7 +89,7 @@ export const QUICK_TIMING: TimingOptions = {
   warmupMinMs: 60,
   warmupMaxMs: 1000,
   minSampleMs: 2,
-  rule: { minTimeMs: 150, minSamples: 7, targetRelHalfWidth: 0.03, maxTimeMs: 450, minSamplesAtCap: 3, maxSamples: 500, hardMaxTimeMs: 3000 },
+  rule: { minTimeMs: 120, minSamples: 7, targetRelHalfWidth: 0.03, maxTimeMs: 350, minSamplesAtCap: 3, maxSamples: 500, hardMaxTimeMs: 2500 },
 };
 
 /** The full profile (`--full`): seconds per cell and a tighter interval. */

@@ -35,6 +35,18 @@ describe('analysis of the fixture', () => {
     expect(w).toHaveLength(8);
   });
 
+  it('marks a win whose confidence interval overlaps the runner-up\'s as not established', () => {
+    const r = structuredClone(fixture);
+    const w0 = winners(r).find((x) => x.preset === 'nice-2d' && x.task === 'sample' && x.batch === 64)!;
+    expect(w0).toMatchObject({ tied: false, runnerUp: { engineId: 'node/tfjs-wasm' } });
+    // Pull the runner-up's interval down into the winner's (0.192–0.210 ms).
+    const runner = r.measurements.find((m) => m.engineId === 'node/tfjs-wasm' && m.preset === 'nice-2d' && m.task === 'sample' && m.batch === 64)!;
+    runner.timing!.ciLowMs = 0.205;
+    expect(winners(r).find((x) => x.preset === 'nice-2d' && x.task === 'sample' && x.batch === 64)!.tied).toBe(true);
+    runner.timing!.ciLowMs = 0.211;
+    expect(winners(r).find((x) => x.preset === 'nice-2d' && x.task === 'sample' && x.batch === 64)!.tied).toBe(false);
+  });
+
   it('estimates per-call overhead from batch 1 against the largest batch', () => {
     const o = overheads(fixture).find((x) => x.engineId === 'node/ort-node-cpu' && x.preset === 'nice-2d' && x.task === 'logProb')!;
     expect(o.batch1Ms).toBe(0.0534);

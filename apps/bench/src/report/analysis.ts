@@ -27,10 +27,22 @@ export interface Win {
   runnerUp?: TimedRow;
   /** runnerUp median / winner median. */
   margin?: number;
+  /**
+   * The winner's and runner-up's 95% median intervals overlap (or, with too few samples for
+   * an interval, their sample ranges do): the order between them is not established.
+   */
+  tied?: boolean;
   /** The slowest correct engine over the winner. */
   spread?: number;
   /** Engines whose outputs were wrong but that were faster than the winner (never counted as winners). */
   fasterButWrong: TimedRow[];
+}
+
+/** Whether the faster row's interval reaches the slower row's (95% median CI where both have one, else min–max). */
+export function overlaps(fast: TimedRow, slow: TimedRow): boolean {
+  const hi = fast.timing.ciHighMs ?? fast.timing.maxMs;
+  const lo = slow.timing.ciLowMs ?? slow.timing.minMs;
+  return hi >= lo;
 }
 
 /** The fastest correct engine of every (preset, task, batch), and by how much; `host` limits the race to one host. */
@@ -55,7 +67,7 @@ export function winners(r: BenchResults, host?: Host): Win[] {
       task: winner.task,
       batch: winner.batch,
       winner,
-      ...(runnerUp ? { runnerUp, margin: runnerUp.timing.medianMs / winner.timing.medianMs } : {}),
+      ...(runnerUp ? { runnerUp, margin: runnerUp.timing.medianMs / winner.timing.medianMs, tied: overlaps(winner, runnerUp) } : {}),
       ...(ok.length > 1 ? { spread: slowest.timing.medianMs / winner.timing.medianMs } : {}),
       fasterButWrong: g.filter((m) => m.status === 'wrong' && m.timing.medianMs < winner.timing.medianMs),
     });

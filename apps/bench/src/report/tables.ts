@@ -33,7 +33,7 @@ export function winnersTable(r: BenchResults): Table {
     formatCount(w.winner.throughput),
     w.runnerUp ? engineLabel(r, w.runnerUp.engineId) : '–',
     w.runnerUp ? formatMs(w.runnerUp.timing.medianMs) : '–',
-    formatRatio(w.margin),
+    w.tied ? `${formatRatio(w.margin)} ~` : formatRatio(w.margin),
     formatRatio(w.spread),
     w.fasterButWrong.map((m) => engineLabel(r, m.engineId)).join(', '),
     ...(browserCol
@@ -46,7 +46,7 @@ export function winnersTable(r: BenchResults): Table {
   return {
     title: 'Which engine wins where',
     caption:
-      'Per preset, task and batch size: the fastest engine whose outputs matched the float64 reference, its median time per call, the runner-up, and by how much it wins (runner-up ÷ winner; spread: slowest ÷ fastest). Engines that were faster but WRONG are listed and never win.' +
+      'Per preset, task and batch size: the fastest engine whose outputs matched the float64 reference, its median time per call, the runner-up, and by how much it wins (runner-up ÷ winner; ~: their 95% confidence intervals overlap, so the order is not established; spread: slowest ÷ fastest). Engines that were faster but WRONG are listed and never win.' +
       (browserCol ? ' The last columns give the fastest engine in Chromium, for code that must run in a browser.' : ''),
     header: ['preset', 'task', 'batch', 'fastest', 'median', 'examples/s', 'runner-up', 'its median', 'margin', 'spread', 'faster but WRONG', ...(browserCol ? ['fastest in Chromium', 'its median'] : [])],
     rows,
