@@ -2,7 +2,7 @@
  * Throughput of the small Glow on tfjs engines: training images/s and logProb images/s.
  *
  *   node --conditions=@bijective/source --import tsx scripts/bench-glow.ts \
- *     [--engines tfjs-wasm,tfjs-cpu] [--steps 20] [--batch 64] [--profile]
+ *     [--engines tfjs-wasm,tfjs-cpu] [--steps 20] [--warmup 3] [--batch 64] [--profile]
  *
  * The flow is `glow-fmnist-small`: 1×28×28, 2 levels × 8 steps of ActNorm → 1×1 conv (LU)
  * → affine coupling (CNN, hidden 64), squeeze per level, conditional split between levels;
@@ -21,7 +21,7 @@ function arg(name: string, def: string): string {
 const engines = arg('engines', 'tfjs-wasm,tfjs-cpu').split(',');
 const steps = Number(arg('steps', '20'));
 const batch = Number(arg('batch', '64'));
-const warmup = 3;
+const warmup = Number(arg('warmup', '3'));
 const profile = process.argv.includes('--profile');
 
 function glowSmall(): FlowSpec {

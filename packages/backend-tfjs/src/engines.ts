@@ -171,7 +171,10 @@ async function probe(def: EngineDef): Promise<EngineStatus> {
     await def.load();
     const previous = tfBackendName();
     const ok = await tf.setBackend(def.backend);
-    if (!ok) return { ...base, available: false, reason: `the tfjs '${def.backend}' backend failed to start` };
+    if (!ok) {
+      const hint = def.backend === 'wasm' ? " (are the tfjs-backend-wasm .wasm files served? point wasmEngine({ wasmPaths }) at them)" : '';
+      return { ...base, available: false, reason: `the tfjs '${def.backend}' backend failed to start${hint}` };
+    }
     const detail = await def.describe?.();
     if (previous && previous !== def.backend) await tf.setBackend(previous);
     return { ...base, available: true, ...(detail ? { detail } : {}) };

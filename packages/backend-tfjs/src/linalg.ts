@@ -86,7 +86,7 @@ export async function hostLinalg(graph: Graph, params: Readonly<Record<string, t
     for (const node of g.nodes) {
       if (!need.has(node.id)) continue;
       if (node.op === 'input') {
-        throw new Error(`tfjs: ${g.nodes.find((n) => isLinalg(n) && ancestry(g, [n.id]).has(node.id))?.op ?? 'logAbsDet'} depends on graph input '${node.attrs.name}'; it must be computed from parameters only`);
+        throw new Error(`tfjs: a logAbsDet/matrixInverse input depends on graph input '${node.attrs.name}'; it must be computed from parameters and constants only`);
       }
       const ins = node.inputs.map((i) => values[i]!);
       const lower = referenceLowering[node.op] as (n: Node, x: RefTensor[], c: typeof ctx) => RefTensor;
