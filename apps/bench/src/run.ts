@@ -6,7 +6,7 @@ import { resolveAvailability, type Availability } from './engines.js';
 import { errorMessage, type EngineJob, type HostEvent, type PresetJob } from './host.js';
 import { engineVersions, loadAverageNow, machineInfo } from './node/machine.js';
 import { WorkerError, runWorker } from './node/pool.js';
-import { listEnginesInWorker, measureGemm } from './node/probes.js';
+import { probeNode } from './node/probes.js';
 import { runEngine } from './watchdog.js';
 import { NODE_MEMORY_KIND } from './node/worker.js';
 import type { BenchPlan } from './plan.js';
@@ -62,7 +62,12 @@ export async function runBench(plan: BenchPlan, log: Log, command: string): Prom
     }
   }
 
-  const nodeListed = await listEnginesInWorker(plan.probeTimeoutMs);
+  const probe = await probeNode(plan);
+  const nodeListed = probe.engines;
+  const gemm = probe.gemm;
+  if ('gflops' in gemm) {
+    log.line(`GEMM peak (ort-node-cpu, [${gemm.m}×${gemm.k}]·[${gemm.k}×${gemm.n}]): ${formatGflops(gemm.gflops)} GFLOP/s (fastest sample; median ${formatGflops(gemm.medianGflops)})`);
+  } else log.line(`GEMM peak not measured: ${gemm.skipped}`);
   const nodeAvail = resolveAvailability(plan.engines.node, nodeListed, 'Node');
   const browser = await startBrowser(plan, workloads, log);
   // Browser engines are probed in their own page when their turn comes.
@@ -71,17 +76,6 @@ export async function runBench(plan: BenchPlan, log: Log, command: string): Prom
   );
   if (browser.env) machine.browser = browserInfo(browser);
 
-  // The roofline reference, whether or not ort-node-cpu itself is benched.
-  let gemm: BenchResults['gemm'] = { skipped: 'ort-node-cpu is not available' };
-  const ortCpu = nodeListed.find((a) => a.engine === 'ort-node-cpu');
-  if (ortCpu?.available) {
-    try {
-      gemm = await measureGemm(plan);
-      log.line(`GEMM peak (ort-node-cpu, [${plan.gemm.m}×${plan.gemm.k}]·[${plan.gemm.k}×${plan.gemm.k}]): ${formatGflops(gemm.gflops)} GFLOP/s (fastest sample; median ${formatGflops(gemm.medianGflops)})`);
-    } catch (e) {
-      gemm = { skipped: `the GEMM probe failed: ${errorMessage(e)}` };
-    }
-  } else if (ortCpu) gemm = { skipped: `ort-node-cpu is not available: ${ortCpu.reason}` };
   const gemmGflops = 'gflops' in gemm ? gemm.gflops : undefined;
 
   const runnable = [...nodeAvail.filter((a) => a.available).map((a) => ['node', a] as const), ...browserAvail.filter((a) => a.available).map((a) => ['chromium', a] as const)];
@@ -115,11 +109,16 @@ export async function runBench(plan: BenchPlan, log: Log, command: string): Prom
       const job = jobFor(avail.engine, plan, [...workloads.values()], checkPlans);
       const onEvent = (e: HostEvent) => collector.handle(host, avail.engine, e);
       try {
+        let probed: ChromiumPage | undefined;
         if (host === 'chromium') {
-          // The engine's own check, in its own page: an engine the page cannot start is skipped.
-          const page = await ChromiumPage.open(browser.executable!, browser.server!);
-          const status = await page.probe(avail.engine).finally(() => page.close());
+          // The engine's own check, in the page that will run it: an engine it cannot start is skipped.
+          probed = await ChromiumPage.open(browser.executable!, browser.server!);
+          const status = await probed.probe(avail.engine).catch(async (e: unknown) => {
+            await probed!.close();
+            throw e;
+          });
           if (!status.available) {
+            await probed.close();
             engines.push({ id, engine: avail.engine, host, status: 'skipped', reason: status.reason ?? 'not available', versions: result.versions });
             log.line(`skip ${id}: ${firstLine(status.reason ?? '')}`);
             collector.dropCells(cellsPerEngine);
@@ -135,7 +134,9 @@ export async function runBench(plan: BenchPlan, log: Log, command: string): Prom
             const { maxRssBytes } = await runWorker({ type: 'run', job: part, params }, (r) => (r.type === 'exit' || r.type === 'gemm' || r.type === 'list' ? undefined : events(r)), signal);
             if (maxRssBytes !== undefined) result.processPeakRssBytes = Math.max(result.processPeakRssBytes ?? 0, maxRssBytes);
           } else {
-            const page = await ChromiumPage.open(browser.executable!, browser.server!);
+            // The probed page runs the first attempt; one after a time-out gets a fresh browser.
+            const page = probed ?? (await ChromiumPage.open(browser.executable!, browser.server!));
+            probed = undefined;
             try {
               const { memoryKind } = await page.run(part, events, signal);
               if (memoryKind) result.memoryKind = memoryKind;

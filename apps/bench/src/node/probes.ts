@@ -1,46 +1,45 @@
 import type { Availability } from '../engines.js';
 import { gemmFlops } from '../gemm.js';
 import type { BenchPlan } from '../plan.js';
-import type { GemmPeak } from '../results.js';
+import type { BenchResults } from '../results.js';
 import { runWorker } from './pool.js';
 
-/** The backends' engine lists, asked in a worker (loading every runtime, and native probes' stderr noise, stay out of this process). */
-export async function listEnginesInWorker(timeoutMs: number): Promise<Availability[]> {
+/**
+ * The backends' engine lists and the roofline's GEMM peak, from one worker (loading every
+ * runtime, and native probes' stderr noise, stay out of this process).
+ */
+export async function probeNode(plan: BenchPlan): Promise<{ engines: Availability[]; gemm: BenchResults['gemm'] }> {
   let engines: Availability[] | undefined;
-  await runWorker({ type: 'list' }, (r) => void (r.type === 'list' && (engines = r.engines)), AbortSignal.timeout(timeoutMs));
-  if (!engines) throw new Error('the engine-listing worker sent no list');
-  return engines;
-}
-
-export async function measureGemm(plan: BenchPlan): Promise<GemmPeak> {
-  let result: GemmPeak | undefined;
-  let failure: string | undefined;
+  let gemm: BenchResults['gemm'] | undefined;
+  const { m, k } = plan.gemm;
   await runWorker(
-    { type: 'gemm', engine: 'ort-node-cpu', m: plan.gemm.m, k: plan.gemm.k, timing: plan.gemm.timing },
+    { type: 'list', gemm: plan.gemm },
     (r) => {
+      if (r.type === 'list') engines = r.engines;
       if (r.type !== 'gemm') return;
-      if (r.error !== undefined || !r.timing) failure = r.error ?? 'no timing';
+      if (r.error !== undefined || !r.timing) gemm = { skipped: `the GEMM probe failed: ${r.error ?? 'no timing'}` };
       else {
         const t = r.timing;
-        result = {
+        gemm = {
           engine: 'ort-node-cpu',
-          m: plan.gemm.m,
-          k: plan.gemm.k,
-          n: plan.gemm.k,
+          m,
+          k,
+          n: k,
           medianMs: t.medianMs,
           p10Ms: t.p10Ms,
           p90Ms: t.p90Ms,
           bestMs: t.minMs,
           // A peak is what the machine can reach: the fastest sample, not the median (other
           // work on the machine only ever slows a sample down).
-          gflops: gemmFlops(plan.gemm.m, plan.gemm.k) / (t.minMs / 1000) / 1e9,
-          medianGflops: gemmFlops(plan.gemm.m, plan.gemm.k) / (t.medianMs / 1000) / 1e9,
+          gflops: gemmFlops(m, k) / (t.minMs / 1000) / 1e9,
+          medianGflops: gemmFlops(m, k) / (t.medianMs / 1000) / 1e9,
           samples: t.samples,
         };
       }
     },
     AbortSignal.timeout(plan.probeTimeoutMs),
   );
-  if (!result) throw new Error(failure ?? 'the GEMM worker sent no result');
-  return result;
+  if (!engines) throw new Error('the engine-listing worker sent no list');
+  const cpu = engines.find((e) => e.engine === 'ort-node-cpu');
+  return { engines, gemm: gemm ?? { skipped: cpu && !cpu.available ? `ort-node-cpu is not available: ${cpu.reason}` : 'ort-node-cpu is not listed' } };
 }

@@ -1,5 +1,5 @@
 /**
- * A worker process: lists the engines, or runs one engine's job or the GEMM probe, and streams events to the
+ * A worker process: lists the engines (and times the GEMM probe), or runs one engine's job, and streams events to the
  * parent over IPC. One process per engine keeps engines from sharing a heap, thread pools
  * or tfjs's global backend, and makes the process's peak RSS that engine's.
  */
@@ -14,9 +14,9 @@ import { createNodeRuntime, createOrtModelRuntime, listNodeEngines } from './bac
 
 export type WorkerRequest =
   | { type: 'ack' }
-  | { type: 'list' }
-  | { type: 'run'; job: EngineJob; params: Record<string, Record<string, ParamTensor>> }
-  | { type: 'gemm'; engine: string; m: number; k: number; timing: TimingOptions };
+  /** List the engines, then (when given and ort-node-cpu is available) time the GEMM probe. */
+  | { type: 'list'; gemm?: { m: number; k: number; timing: TimingOptions } }
+  | { type: 'run'; job: EngineJob; params: Record<string, Record<string, ParamTensor>> };
 
 export type WorkerReply =
   | HostEvent
@@ -55,14 +55,14 @@ function rssProbe(): MemoryProbe {
 
 async function handle(req: Exclude<WorkerRequest, { type: 'ack' }>): Promise<void> {
   if (req.type === 'list') {
-    await send({ type: 'list', engines: await listNodeEngines() });
-    return;
-  }
-  if (req.type === 'gemm') {
+    const engines = await listNodeEngines();
+    await send({ type: 'list', engines });
+    const g = req.gemm;
+    if (!g || !engines.some((e) => e.engine === 'ort-node-cpu' && e.available)) return;
     try {
-      const rt = await createOrtModelRuntime(gemmModel(req.k), req.engine);
-      const z = { data: new Float32Array(req.m * req.k).fill(0.5), shape: [req.m, req.k] };
-      const timing = await measure(() => rt.decode(z), req.timing, { clock: performance });
+      const rt = await createOrtModelRuntime(gemmModel(g.k), 'ort-node-cpu');
+      const z = { data: new Float32Array(g.m * g.k).fill(0.5), shape: [g.m, g.k] };
+      const timing = await measure(() => rt.decode(z), g.timing, { clock: performance });
       await rt.dispose();
       await send({ type: 'gemm', timing });
     } catch (e) {
