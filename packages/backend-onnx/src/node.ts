@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Flow } from '@bijective/core';
+import { writeFileAtomic, writeFileAtomicSync } from '@bijective/core/node';
 import type { InferenceSession } from 'onnxruntime-web';
 import { EXECUTION_PROVIDER, EngineUnavailableError, ORT_ENGINES, isOrtEngine, type EngineStatus, type OrtEngine } from './engines.js';
 import { exportOnnx as exportModels, modelName, type ExportOptions, type OnnxExport } from './export.js';
@@ -24,26 +25,6 @@ export interface NodeExportOptions extends ExportOptions {
   tritonOptions?: TritonOptions;
 }
 
-/** Writes `data` to `path` atomically: a temporary file in the same directory, then a rename. */
-function writeAtomicSync(path: string, data: Uint8Array | string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
-
-async function writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-}
-
 /**
  * {@link exportModels | exportOnnx}, plus, with `triton: dir`, a Triton model repository
  * (`<name>_log_prob/1/model.onnx` + `config.pbtxt`, same for `<name>_sample`) written
@@ -53,7 +34,7 @@ export function exportOnnx(flow: Flow, options: NodeExportOptions = {}): OnnxExp
   const models = exportModels(flow, options);
   if (options.triton !== undefined) {
     const files = tritonRepository(modelName(flow, options), models, flow.spec.event, options.tritonOptions);
-    for (const [rel, data] of Object.entries(files)) writeAtomicSync(join(options.triton, rel), data);
+    for (const [rel, data] of Object.entries(files)) writeFileAtomicSync(join(options.triton, rel), data);
   }
   return models;
 }
@@ -65,8 +46,8 @@ export function exportOnnx(flow: Flow, options: NodeExportOptions = {}): OnnxExp
 export async function writeOnnx(dir: string, flow: Flow, options: NodeExportOptions = {}): Promise<{ logProb: string; sample: string }> {
   const models = exportOnnx(flow, options);
   const paths = { logProb: join(dir, ONNX_FILES.logProb), sample: join(dir, ONNX_FILES.sample) };
-  await writeAtomic(paths.logProb, models.logProb);
-  await writeAtomic(paths.sample, models.sample);
+  await writeFileAtomic(paths.logProb, models.logProb);
+  await writeFileAtomic(paths.sample, models.sample);
   return paths;
 }
 

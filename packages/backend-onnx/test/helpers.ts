@@ -1,4 +1,5 @@
 import { Rng, createFlow, runGraph, sizeOf, type Flow, type FlowSpec, type Graph, type ParamTensor, type RefTensor, type Tensor } from '@bijective/core';
+import { perturbParams } from '@bijective/core/testing';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { lowerGraph, type LoopLowering } from '../src/lower.js';
@@ -72,13 +73,7 @@ export function randomParam(shape: number[], seed: number, std = 1): ParamTensor
 
 /** A flow with every trainable parameter perturbed by N(0, std²), so no layer is the identity. */
 export function randomFlow(spec: FlowSpec | Record<string, unknown>, seed = 1, std = 0.1): Flow {
-  const flow = createFlow(spec, { seed });
-  const rng = new Rng(seed + 1000);
-  for (const [name, p] of Object.entries(flow.params)) {
-    if (flow.paramDecls[name]!.trainable === false) continue;
-    for (let i = 0; i < p.data.length; i++) p.data[i]! += std * rng.normal();
-  }
-  return flow;
+  return perturbParams(createFlow(spec, { seed }), std, seed + 1000);
 }
 
 /** max |a − b| / (atol + rtol·|b|): ≤ 1 means within tolerance. */

@@ -1,14 +1,9 @@
 import { createFlow, runReference, traceFlow, Rng, SpecError, type Flow, type FlowSpec, type LayerSpec, type Tensor } from '../src/index.js';
+import { perturbParams } from '../src/testing/index.js';
 
 /** A flow with every parameter perturbed by N(0, std²), so no layer is the identity. */
 export function randomFlow(spec: FlowSpec, seed = 1, std = 0.3): Flow {
-  const flow = createFlow(spec, { seed });
-  const rng = new Rng(seed + 1000);
-  for (const [name, p] of Object.entries(flow.params)) {
-    if (flow.paramDecls[name]!.trainable === false) continue;
-    for (let i = 0; i < p.data.length; i++) p.data[i]! += std * rng.normal();
-  }
-  return flow;
+  return perturbParams(createFlow(spec, { seed }), std, seed + 1000);
 }
 
 export function randomInput(shape: number[], seed = 2, std = 1): Tensor {

@@ -1,17 +1,12 @@
 import { Rng, createFlow, type Flow, type FlowSpec, type Tensor } from '@bijective/core';
+import { perturbParams } from '@bijective/core/testing';
 
 /**
  * A flow from `spec` with every trainable parameter moved by N(0, std²) off its
  * initialisation, so no layer is the identity (fresh couplings and MADEs are, by design).
  */
 export function perturbedFlow(spec: FlowSpec, std = 0.02, seed = 3): Flow {
-  const flow = createFlow(spec, { seed });
-  const rng = new Rng(seed + 100);
-  for (const [name, p] of Object.entries(flow.params)) {
-    if (flow.paramDecls[name]!.trainable === false) continue;
-    for (let i = 0; i < p.data.length; i++) p.data[i]! += std * rng.normal();
-  }
-  return flow;
+  return perturbParams(createFlow(spec, { seed }), std, seed + 100);
 }
 
 /** True when the flow's first layer is a logit (its inputs must lie in (0, 1)). */

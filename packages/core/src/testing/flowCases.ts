@@ -85,8 +85,15 @@ export function flowCases(): FlowCase[] {
 
 /** The case's flow with seeded, perturbed parameters (no layer is the identity). */
 export function caseFlow(c: FlowCase, seed = 7, std = 0.2): Flow {
-  const flow = createFlow(c.spec, { seed });
-  const rng = new Rng(seed + 1);
+  return perturbParams(createFlow(c.spec, { seed }), std, seed + 1);
+}
+
+/**
+ * Moves every trainable parameter of `flow` (in place) by N(0, std²) noise drawn from
+ * `seed`, so no layer is the identity (fresh couplings and MADEs are, by design).
+ */
+export function perturbParams(flow: Flow, std: number, seed: number): Flow {
+  const rng = new Rng(seed);
   for (const [name, p] of Object.entries(flow.params)) {
     if (flow.paramDecls[name]!.trainable === false) continue;
     for (let i = 0; i < p.data.length; i++) p.data[i]! += std * rng.normal();
