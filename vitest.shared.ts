@@ -19,7 +19,9 @@ export function defineProjectConfig(configUrl: string, overrides: { testTimeout?
     ssr: { resolve: { conditions: ['@bijective/source'] } },
     test: {
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-      testTimeout: overrides.testTimeout ?? 60_000,
+      // A hang guard, not a speed target: under CI's parallel projects on 2 cores a training test
+      // can take several times its quiet-machine time.
+      testTimeout: overrides.testTimeout ?? 300_000,
       hookTimeout: 120_000,
       reporters: ['default', 'json'],
       outputFile: { json: join(workspaceRoot, 'test-results', `${projectName}.json`) },

@@ -9,7 +9,7 @@ const root = new URL('..', import.meta.url).pathname;
 const resultsDir = join(root, 'test-results');
 rmSync(resultsDir, { recursive: true, force: true });
 const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' };
-const nx = spawnSync('npx', ['nx', 'run-many', '-t', 'lint', 'typecheck', 'test', '--outputStyle=stream', ...process.argv.slice(2)], {
+const nx = spawnSync('npx', ['nx', 'run-many', '-t', 'lint', 'typecheck', 'test', '--outputStyle=stream', '--parallel=2', ...process.argv.slice(2)], {
   cwd: root,
   env,
   stdio: 'inherit',
