@@ -54,8 +54,8 @@ function nativeEngine(name: 'tfjs-node' | 'tfjs-node-gpu', pkg: string): EngineD
  * Threads of the wasm engine in Node: `options.threads`, else `BIJECTIVE_WASM_THREADS`, else 1.
  * More than one runs tfjs' multi-threaded SIMD build (see `wasm-threads.ts`); 1 runs the
  * single-threaded SIMD build tfjs itself uses in Node. The default is 1 because on the
- * 2-vCPU machine this was measured on (shared with other work) 2 threads were slower
- * (Glow training 29 vs 39 images/s); try more on an idle many-core machine.
+ * 2-vCPU machine this was measured on 2 threads were slower (Glow training 46 vs 53
+ * images/s, logProb 150 vs 271); try more on a many-core machine.
  * Call before the engine starts (the first `useEngine('tfjs-wasm')`).
  */
 export function configureWasm(options: { threads?: number } = {}): void {
