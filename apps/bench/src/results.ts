@@ -22,10 +22,8 @@ export interface GpuAdapterInfo {
   software: boolean;
 }
 
-export interface BrowserInfo {
-  name: string;
-  version: string;
-  executable: string;
+/** What a page reports about the browser it runs in (shared by the page script and its driver). */
+export interface PageEnvironment {
   userAgent: string;
   hardwareConcurrency: number;
   crossOriginIsolated: boolean;
@@ -34,6 +32,14 @@ export interface BrowserInfo {
   webgpuUnavailable?: string;
   /** The WebGL renderer string (UNMASKED_RENDERER_WEBGL where exposed). */
   webgl?: string;
+  /** What the memory column measures in this browser. */
+  memoryKind: string;
+}
+
+export interface BrowserInfo extends Omit<PageEnvironment, 'memoryKind'> {
+  name: string;
+  version: string;
+  executable: string;
   webglSoftware?: boolean;
 }
 

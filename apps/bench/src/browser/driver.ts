@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core';
 import type { Availability } from '../engines.js';
 import type { EngineJob, HostEvent } from '../host.js';
-import type { GpuAdapterInfo } from '../results.js';
+import type { PageEnvironment } from '../results.js';
 import { BROWSER_RSS_KIND, RssPoller } from './rss.js';
 import type { BenchServer } from './server.js';
 
@@ -26,16 +26,6 @@ export function findChromium(explicit?: string): string | undefined {
   if (explicit) return existsSync(explicit) ? explicit : undefined;
   const tries = [process.env.CHROMIUM_PATH, ...CANDIDATES].filter((p): p is string => !!p);
   return tries.find((p) => existsSync(p));
-}
-
-export interface PageEnvironment {
-  userAgent: string;
-  hardwareConcurrency: number;
-  crossOriginIsolated: boolean;
-  webgpu?: GpuAdapterInfo;
-  webgpuUnavailable?: string;
-  webgl?: string;
-  memoryKind: string;
 }
 
 interface BenchWindow {

@@ -9,22 +9,12 @@ import { registerEngine, tfjsRuntime, useEngine, wasmEngine } from '@bijective/b
 import { configureWeb, engineStatus, isOrtEngine, ortRuntime } from '@bijective/backend-onnx/web';
 import { engineFamily, fromOrtStatus, type Availability } from '../engines.js';
 import { runEngineJob, type EngineJob, type HostEvent, type MemoryProbe } from '../host.js';
-import type { GpuAdapterInfo } from '../results.js';
+import type { GpuAdapterInfo, PageEnvironment } from '../results.js';
 import { ASSET_PATHS } from './assets.js';
 import { isSoftwareRenderer } from './software.js';
 
 registerEngine(wasmEngine({ wasmPaths: ASSET_PATHS.tfjsWasm }));
 configureWeb({ wasmPaths: ASSET_PATHS.ortWasm });
-
-interface PageEnvironment {
-  userAgent: string;
-  hardwareConcurrency: number;
-  crossOriginIsolated: boolean;
-  webgpu?: GpuAdapterInfo;
-  webgpuUnavailable?: string;
-  webgl?: string;
-  memoryKind: string;
-}
 
 const perf = performance as Performance & { memory?: { usedJSHeapSize: number } };
 

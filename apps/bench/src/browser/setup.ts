@@ -5,7 +5,8 @@ import { formatMs } from '../report/format.js';
 import type { BenchResults } from '../results.js';
 import type { Log } from '../terminal.js';
 import type { Workload } from '../workload.js';
-import { CHROMIUM_INSTALL, ChromiumPage, findChromium, type PageEnvironment } from './driver.js';
+import { CHROMIUM_INSTALL, ChromiumPage, findChromium } from './driver.js';
+import type { PageEnvironment } from '../results.js';
 import { bundlePage, startServer, type BenchServer } from './server.js';
 import { isSoftwareRenderer } from './software.js';
 
