@@ -1,6 +1,7 @@
 import {
   DENSITY_OUTPUTS,
   SAMPLE_OUTPUTS,
+  baseLogDensity,
   countFlops,
   countParams,
   createFlow,
@@ -92,16 +93,6 @@ export interface CheckPlan {
   referenceMs: number;
 }
 
-function standardNormalLogProb(z: ArrayLike<number>, n: number, d: number): Float64Array {
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let sq = 0;
-    for (let j = 0; j < d; j++) sq += z[i * d + j]! ** 2;
-    out[i] = -0.5 * sq - 0.5 * d * Math.log(2 * Math.PI);
-  }
-  return out;
-}
-
 export async function planCheck(w: Workload, task: Task, maxBatch: number, seed: number, flopBudget = CHECK_FLOP_BUDGET): Promise<CheckPlan> {
   const event = w.flow.spec.event;
   const other: Task = task === 'logProb' ? 'sample' : 'logProb';
@@ -124,7 +115,7 @@ export async function planCheck(w: Workload, task: Task, maxBatch: number, seed:
   const out = runReference(w.flow, traceFlow(w.flow, 'sample'), { z });
   const x = out[SAMPLE_OUTPUTS.x]!;
   const logDet = out[SAMPLE_OUTPUTS.logDet]!.data;
-  const base = standardNormalLogProb(z.data, batch, w.flow.dim);
+  const base = baseLogDensity(z.data, batch);
   return {
     task,
     batch,

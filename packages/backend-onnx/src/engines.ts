@@ -41,3 +41,42 @@ export class EngineUnavailableError extends Error {
 export function isOrtEngine(name: string): name is OrtEngine {
   return (ORT_ENGINES as readonly string[]).includes(name);
 }
+
+/** Engine probing for one ONNX Runtime package (node or web), behind the same three calls. */
+export interface EngineProbes {
+  /** Whether `engine` can run in this process (probed once, then cached). */
+  engineStatus(engine: OrtEngine): Promise<EngineStatus>;
+  /** Every engine, available or not here, with the reason. */
+  listEngines(): Promise<EngineStatus[]>;
+  /** `name` if it is an engine that runs here; otherwise an {@link EngineUnavailableError}. */
+  requireEngine(name: string): Promise<OrtEngine>;
+}
+
+/**
+ * Wraps a probe in a cache and a queue. Probes run one after another: onnxruntime-web
+ * initialises its WebAssembly runtime once, and a second initialisation started before the
+ * first finished fails ("multiple calls to 'initWasm()'"), which would misreport the second
+ * engine as unavailable.
+ */
+export function engineProbes(probe: (engine: OrtEngine) => Promise<EngineStatus>): EngineProbes {
+  const cache = new Map<OrtEngine, Promise<EngineStatus>>();
+  let chain: Promise<unknown> = Promise.resolve();
+  const engineStatus = (engine: OrtEngine): Promise<EngineStatus> => {
+    let s = cache.get(engine);
+    if (!s) {
+      s = chain.then(() => probe(engine));
+      chain = s;
+      cache.set(engine, s);
+    }
+    return s;
+  };
+  const listEngines = () => Promise.all(ORT_ENGINES.map(engineStatus));
+  return {
+    engineStatus,
+    listEngines,
+    async requireEngine(name) {
+      if (!isOrtEngine(name) || !(await engineStatus(name)).available) throw new EngineUnavailableError(name, await listEngines());
+      return name;
+    },
+  };
+}

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import type { Flow } from '@bijective/core';
 import { writeFileAtomic, writeFileAtomicSync } from '@bijective/core/node';
 import type { InferenceSession } from 'onnxruntime-web';
-import { EXECUTION_PROVIDER, EngineUnavailableError, ORT_ENGINES, isOrtEngine, type EngineStatus, type OrtEngine } from './engines.js';
+import { EXECUTION_PROVIDER, engineProbes, type EngineStatus, type OrtEngine } from './engines.js';
 import { exportOnnx as exportModels, modelName, type ExportOptions, type OnnxExport } from './export.js';
 import { OnnxModelError } from './inspect.js';
 import { probeModel } from './probe.js';
@@ -133,29 +133,8 @@ async function nodeEngineStatus(engine: OrtEngine): Promise<EngineStatus> {
   return { engine, available: true, reason: `onnxruntime-node ${ep} execution provider` };
 }
 
-const statusCache = new Map<OrtEngine, Promise<EngineStatus>>();
-/**
- * Probes run one after another: onnxruntime-web initialises its WebAssembly runtime once,
- * and a second initialisation started before the first finished fails ("multiple calls to
- * 'initWasm()'"), which would misreport the second engine as unavailable.
- */
-let probeChain: Promise<unknown> = Promise.resolve();
-
-/** Whether `engine` can run in this process (probed once, then cached). */
-export function engineStatus(engine: OrtEngine): Promise<EngineStatus> {
-  let s = statusCache.get(engine);
-  if (!s) {
-    s = probeChain.then(() => nodeEngineStatus(engine));
-    probeChain = s;
-    statusCache.set(engine, s);
-  }
-  return s;
-}
-
-/** Every engine, available or not, with the reason (e.g. the install flag that adds CUDA). */
-export function listEngines(): Promise<EngineStatus[]> {
-  return Promise.all(ORT_ENGINES.map(engineStatus));
-}
+/** Engine status (probed once, one probe at a time) and the list of every engine with its reason. */
+export const { engineStatus, listEngines, requireEngine } = engineProbes(nodeEngineStatus);
 
 export interface NodeRuntimeOptions {
   /** Default `'ort-node-cpu'`. */
@@ -208,10 +187,7 @@ async function readModelPath(path: string): Promise<{ source: Uint8Array | { log
  * {@link EngineUnavailableError} saying why and listing those that can.
  */
 export async function ortRuntime(model: ModelSource | string, options: NodeRuntimeOptions = {}): Promise<OrtFlowRuntime> {
-  const engine = options.engine ?? 'ort-node-cpu';
-  if (!isOrtEngine(engine)) throw new EngineUnavailableError(engine, await listEngines());
-  const status = await engineStatus(engine);
-  if (!status.available) throw new EngineUnavailableError(engine, await listEngines());
+  const engine = await requireEngine(options.engine ?? 'ort-node-cpu');
   const read = typeof model === 'string' ? await readModelPath(model) : { source: model, labels: {} };
   const models = loadModels(read.source, options.exportOptions, read.labels);
   const ort = engine === 'ort-web-wasm' ? await loadOrtWeb() : await loadOrtNode();

@@ -1,5 +1,5 @@
 import type { InferenceSession } from 'onnxruntime-web';
-import { EXECUTION_PROVIDER, EngineUnavailableError, ORT_ENGINES, isOrtEngine, type EngineStatus, type OrtEngine } from './engines.js';
+import { EXECUTION_PROVIDER, engineProbes, type EngineStatus, type OrtEngine } from './engines.js';
 import type { ExportOptions } from './export.js';
 import { probeModel } from './probe.js';
 import { createOrtRuntime, loadModels, type ModelSource, type OrtFlowRuntime, type OrtModule } from './runtime.js';
@@ -80,28 +80,8 @@ async function webEngineStatus(engine: OrtEngine): Promise<EngineStatus> {
   return { engine, available: true, reason: engine === 'ort-web-wasm' ? `onnxruntime-web WebAssembly, ${ort.env.wasm.numThreads ?? 1} threads` : 'onnxruntime-web WebGPU' };
 }
 
-const statusCache = new Map<OrtEngine, Promise<EngineStatus>>();
-/**
- * Probes run one after another: onnxruntime-web initialises its WebAssembly runtime once,
- * and a second initialisation started before the first finished fails ("multiple calls to
- * 'initWasm()'"), which would misreport the second engine as unavailable.
- */
-let probeChain: Promise<unknown> = Promise.resolve();
-
-export function engineStatus(engine: OrtEngine): Promise<EngineStatus> {
-  let s = statusCache.get(engine);
-  if (!s) {
-    s = probeChain.then(() => webEngineStatus(engine));
-    probeChain = s;
-    statusCache.set(engine, s);
-  }
-  return s;
-}
-
-/** Every engine, available or not here, with the reason. */
-export function listEngines(): Promise<EngineStatus[]> {
-  return Promise.all(ORT_ENGINES.map(engineStatus));
-}
+/** Engine status (probed once, one probe at a time) and the list of every engine with its reason. */
+export const { engineStatus, listEngines, requireEngine } = engineProbes(webEngineStatus);
 
 export interface WebRuntimeOptions {
   /** Default `'ort-web-wasm'`. */
@@ -116,10 +96,7 @@ export interface WebRuntimeOptions {
  * `exportOnnx`, or the bytes of one exported file (fetch them first).
  */
 export async function ortRuntime(model: ModelSource, options: WebRuntimeOptions = {}): Promise<OrtFlowRuntime> {
-  const engine = options.engine ?? 'ort-web-wasm';
-  if (!isOrtEngine(engine)) throw new EngineUnavailableError(engine, await listEngines());
-  const status = await engineStatus(engine);
-  if (!status.available) throw new EngineUnavailableError(engine, await listEngines());
+  const engine = await requireEngine(options.engine ?? 'ort-web-wasm');
   const models = loadModels(model, options.exportOptions);
   const ort = await loadOrtWeb();
   const sessionOptions: InferenceSession.SessionOptions = {

@@ -91,3 +91,18 @@ function rotl(x: number, k: number): number {
 export function baseNoise(n: number, size: number, seed: number, temperature = 1): Float64Array {
   return new Rng(seed).normals(n * size, temperature);
 }
+
+/**
+ * log N(z; 0, I) of the base distribution per example of a batch `[n, D]` (float64):
+ * −½‖z‖² − (D/2) log 2π. With a runtime's `encode`, `logProb(x) = baseLogDensity(z) + logDet`.
+ */
+export function baseLogDensity(z: ArrayLike<number>, n: number): Float64Array {
+  const d = z.length / n;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) s += z[i * d + j]! ** 2;
+    out[i] = -0.5 * s - 0.5 * d * Math.log(2 * Math.PI);
+  }
+  return out;
+}

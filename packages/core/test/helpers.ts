@@ -128,18 +128,6 @@ export function channelStats(data: ArrayLike<number>, shape: readonly number[]):
   return { mean, std };
 }
 
-/** Σ log N(z_i; 0, 1) per example of a batch `[N, D]` (float64). */
-export function standardNormalLogDensity(z: ArrayLike<number>, n: number): Float64Array {
-  const d = z.length / n;
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let j = 0; j < d; j++) s += z[i * d + j]! ** 2;
-    out[i] = -0.5 * s - 0.5 * d * Math.log(2 * Math.PI);
-  }
-  return out;
-}
-
 /** A 1-D quadrature rule: nodes and weights. */
 export interface Quadrature {
   nodes: Float64Array;

@@ -2,7 +2,7 @@ import { GraphBuilder, type Graph, type Value } from '../graph/graph.js';
 import { addMaybe, flatten, standardNormalLogProb, sumPerExample } from '../graph/ops.js';
 import type { LayerContext } from '../layers/layer.js';
 import { formatShape, sizeOf } from '../tensor.js';
-import type { Flow, ResolvedLayer } from './flow.js';
+import type { Flow } from './flow.js';
 
 export type Direction = 'density' | 'sample';
 
@@ -91,10 +91,6 @@ function perExample(g: GraphBuilder, logDet: Value | null, flat: Value): Value {
   return logDet === null ? zeros : g.add(zeros, logDet);
 }
 
-function contextFor(g: GraphBuilder, flow: Flow, l: ResolvedLayer, dataInit: boolean, latent: { emitted: Value[]; pending: Value[] }, inits: Map<string, Value>) {
-  return new Context(g, flow, l.prefix, dataInit, latent, inits);
-}
-
 /**
  * Emits the flow as a graph of primitives.
  * - `density`: input `x` `[N, ...event]` → outputs `logProb` `[N]` (nats), `z` `[N, ...event]`, `logDet` `[N]`.
@@ -112,7 +108,7 @@ export function traceFlow(flow: Flow, direction: Direction, options: TraceOption
     let h = g.input('x', ['N', ...event]);
     let logDet: Value | null = null;
     for (const l of flow.layers) {
-      const step = l.def.forward(contextFor(g, flow, l, dataInit, latent, inits), l.spec, h, l.inShape);
+      const step = l.def.forward(new Context(g, flow, l.prefix, dataInit, latent, inits), l.spec, h, l.inShape);
       h = step.out;
       logDet = addMaybe(g, logDet, step.logDet);
     }
@@ -140,7 +136,7 @@ export function traceFlow(flow: Flow, direction: Direction, options: TraceOption
     let h = values[values.length - 1]!;
     let logDet: Value | null = null;
     for (const l of [...flow.layers].reverse()) {
-      const step = l.def.inverse(contextFor(g, flow, l, false, latent, inits), l.spec, h, l.inShape);
+      const step = l.def.inverse(new Context(g, flow, l.prefix, false, latent, inits), l.spec, h, l.inShape);
       h = step.out;
       logDet = addMaybe(g, logDet, step.logDet);
     }

@@ -69,7 +69,6 @@ function normAxis(axis: number, rank: number, op: string, inputs: Value[]): numb
  */
 export class GraphBuilder {
   private readonly nodes: Node[] = [];
-  private readonly paramOnly: boolean[] = [];
   private readonly inputIds: Record<string, number> = {};
   private readonly outputIds: Record<string, number> = {};
   private readonly paramShapes: Record<string, Shape> = {};
@@ -91,7 +90,6 @@ export class GraphBuilder {
     const id = this.nodes.length;
     const node = { id, op, inputs: inputs.map((v) => v.id), attrs, shape: [...shape], dtype } as NodeOf<K>;
     this.nodes.push(node as Node);
-    this.paramOnly.push(paramOnly);
     return { id, shape: node.shape, dtype, paramOnly };
   }
 
@@ -347,10 +345,6 @@ export class GraphBuilder {
   output(name: string, v: Value): void {
     if (name in this.outputIds) throw new GraphError(`output: a graph output named '${name}' exists already`);
     this.outputIds[name] = v.id;
-  }
-
-  isParamOnly(v: Value): boolean {
-    return this.paramOnly[v.id] ?? false;
   }
 
   build(): Graph {
