@@ -1,9 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { defineConfig } from 'vitest/config';
-
-const workspaceRoot = dirname(fileURLToPath(import.meta.url));
 
 /**
  * One Vitest config for every package: sources are resolved through the
@@ -12,8 +9,6 @@ const workspaceRoot = dirname(fileURLToPath(import.meta.url));
  */
 export function defineProjectConfig(configUrl: string, overrides: { testTimeout?: number } = {}) {
   const projectRoot = dirname(fileURLToPath(configUrl));
-  const { name } = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { name: string };
-  const projectName = name.replace(/^@bijective\//, '');
   return defineConfig({
     resolve: { conditions: ['@bijective/source'] },
     ssr: { resolve: { conditions: ['@bijective/source'] } },
@@ -24,7 +19,9 @@ export function defineProjectConfig(configUrl: string, overrides: { testTimeout?
       testTimeout: overrides.testTimeout ?? 300_000,
       hookTimeout: 120_000,
       reporters: ['default', 'json'],
-      outputFile: { json: join(workspaceRoot, 'test-results', `${projectName}.json`) },
+      // Inside the project, at the path nx.json declares as the test target's output, so a cached
+      // run restores the report that `scripts/test.mjs` reads.
+      outputFile: { json: join(projectRoot, 'test-results', 'vitest.json') },
     },
   });
 }

@@ -6,8 +6,11 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const resultsDir = join(root, 'test-results');
-rmSync(resultsDir, { recursive: true, force: true });
+// Each project's Vitest run writes <project>/test-results/vitest.json (the test target's declared
+// Nx output, so a cache hit restores it). Clear them first: a stale report must never be counted.
+const projects = ['packages/core', 'packages/backend-tfjs', 'packages/backend-onnx', 'packages/models', 'apps/bench'];
+const reportOf = (p) => join(root, p, 'test-results', 'vitest.json');
+for (const p of projects) rmSync(join(root, p, 'test-results'), { recursive: true, force: true });
 const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' };
 const nx = spawnSync('npx', ['nx', 'run-many', '-t', 'lint', 'typecheck', 'test', '--outputStyle=stream', '--parallel=2', ...process.argv.slice(2)], {
   cwd: root,
@@ -15,13 +18,12 @@ const nx = spawnSync('npx', ['nx', 'run-many', '-t', 'lint', 'typecheck', 'test'
   stdio: 'inherit',
 });
 
-const projects = ['core', 'backend-tfjs', 'backend-onnx', 'models', 'bench'];
 let passed = 0;
 let failed = 0;
 let skipped = 0;
 const missing = [];
 for (const p of projects) {
-  const file = join(resultsDir, `${p}.json`);
+  const file = reportOf(p);
   if (!existsSync(file)) {
     missing.push(p);
     continue;
