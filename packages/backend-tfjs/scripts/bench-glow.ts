@@ -98,7 +98,7 @@ for (const engine of engines) {
     }
     const total = [...byKernel.values()].reduce((s, e) => s + e.ms, 0);
     console.log(`  one forward+backward: ${info.kernels.length} kernels, ${total.toFixed(1)} ms in kernels`);
-    for (const [name, e] of [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12)) console.log(`    ${name.padEnd(22)} ${String(e.n).padStart(5)}× ${e.ms.toFixed(1).padStart(8)} ms`);
+    for (const [name, e] of [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 40)) console.log(`    ${name.padEnd(22)} ${String(e.n).padStart(5)}× ${e.ms.toFixed(1).padStart(8)} ms`);
     const byShape = new Map<string, { n: number; ms: number }>();
     for (const k of info.kernels) {
       if (!k.name.startsWith('Conv2D')) continue;

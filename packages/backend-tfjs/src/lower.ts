@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LoweringTable, NodeOf } from '@bijective/core';
+import { NCHW_TO_NHWC, NHWC_TO_NCHW, conv2dChannelsLast } from './layout.js';
 import { logAbsDetOp, matrixInverseOp, type HostLinalg, type LinalgNode } from './linalg.js';
 
 /** What a lowering function may ask of the graph run it is part of. */
@@ -16,9 +17,6 @@ export interface TfContext {
   loop(node: NodeOf<'loop'>, state: tf.Tensor, invariants: readonly tf.Tensor[]): tf.Tensor;
 }
 
-const NCHW_TO_NHWC = [0, 2, 3, 1];
-const NHWC_TO_NCHW = [0, 3, 1, 2];
-const OIHW_TO_HWIO = [2, 3, 1, 0];
 
 /**
  * Batched matmul with NumPy broadcasting of the batch dimensions. tfjs' BatchMatMul
@@ -46,13 +44,13 @@ function broadcastIfNeeded(x: tf.Tensor, shape: number[]): tf.Tensor {
   return same ? x : tf.broadcastTo(x, shape);
 }
 
-/** NCHW conv2d through tfjs' NHWC kernels (the only layout every backend implements). */
+/**
+ * NCHW conv2d through tfjs' NHWC kernels (the only layout every backend implements). The
+ * graph runner (`program.ts`) keeps convolution stacks channels-last instead (`layout.ts`);
+ * this entry is the table's stand-alone form.
+ */
 function conv2d(x: tf.Tensor, w: tf.Tensor, pads: readonly [number, number, number, number]): tf.Tensor {
-  const [top, left, bottom, right] = pads;
-  const xh = tf.transpose(x, NCHW_TO_NHWC) as tf.Tensor4D;
-  const wh = tf.transpose(w, OIHW_TO_HWIO) as tf.Tensor4D;
-  const y = tf.conv2d(xh, wh, 1, [[0, 0], [top, bottom], [left, right], [0, 0]]);
-  return tf.transpose(y, NHWC_TO_NCHW);
+  return tf.transpose(conv2dChannelsLast(tf.transpose(x, NCHW_TO_NHWC), w, pads), NHWC_TO_NCHW);
 }
 
 /**

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { formatShape, type Graph, type Node, type NodeOf } from '@bijective/core';
 import { hasLinalg, hostLinalg, type HostLinalg } from './linalg.js';
+import { lowerChannelsLast, nchwOf, type Slot } from './layout.js';
 import { tfjsLowering, type TfContext } from './lower.js';
 
 export interface RunOptions {
@@ -92,34 +93,44 @@ export class GraphProgram {
       },
       loop: (node, state, invariants) => this.loop(node, state, invariants, params, prepared, release),
     };
-    const values: (tf.Tensor | undefined)[] = new Array(graph.nodes.length);
+    const slots: (Slot | undefined)[] = new Array(graph.nodes.length);
     // Tensors this run does not own: graph inputs, parameters, cached constants.
     const borrowed = new Set<tf.Tensor>();
     const lastUse = new Array<number>(graph.nodes.length).fill(-1);
     if (release) for (const node of graph.nodes) for (const i of node.inputs) lastUse[i] = node.id;
     const outputIds = new Set(Object.values(graph.outputs));
     for (const node of graph.nodes) {
-      const ins = node.inputs.map((i) => values[i]!);
-      const lower = tfjsLowering[node.op] as (n: Node, x: tf.Tensor[], c: TfContext) => tf.Tensor;
-      let out = lower(node, ins, ctx);
-      if (node.inputs.length === 0) borrowed.add(out);
-      else if (ins.includes(out)) out = tf.clone(out);
-      values[node.id] = out;
+      const ins = node.inputs.map((i) => slots[i]!);
+      let slot = lowerChannelsLast(node, ins);
+      if (!slot) {
+        const args = ins.map(nchwOf);
+        const lower = tfjsLowering[node.op] as (n: Node, x: tf.Tensor[], c: TfContext) => tf.Tensor;
+        let out = lower(node, args, ctx);
+        if (node.inputs.length === 0) borrowed.add(out);
+        else if (args.includes(out)) out = tf.clone(out);
+        slot = { nchw: out };
+      }
+      slots[node.id] = slot;
       if (release) {
         for (const i of node.inputs) {
-          const v = values[i];
-          if (lastUse[i] === node.id && !outputIds.has(i) && v && !borrowed.has(v)) {
-            v.dispose();
-            values[i] = undefined;
+          const s = slots[i];
+          if (lastUse[i] === node.id && !outputIds.has(i) && s) {
+            for (const t of [s.nchw, s.nhwc]) if (t && !borrowed.has(t)) t.dispose();
+            slots[i] = undefined;
           }
         }
       }
     }
     const result: Record<string, tf.Tensor> = {};
     for (const [name, id] of Object.entries(graph.outputs)) {
-      const v = values[id]!;
+      const slot = slots[id]!;
+      const v = nchwOf(slot);
       // An output that is an input, parameter or constant is handed out as a copy the caller may dispose.
       result[name] = borrowed.has(v) ? tf.clone(v) : v;
+      if (release && slot.nhwc) {
+        slot.nhwc.dispose();
+        slot.nhwc = undefined;
+      }
     }
     return result;
   }

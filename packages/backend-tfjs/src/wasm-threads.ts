@@ -8,9 +8,9 @@
  * worker script written once to a file in the OS temp folder (its source ships as a string),
  * and the main script given by path, which Node workers read from disk.
  *
- * Measured on the 2-vCPU machine this was written on, 2 threads were slower than 1 (Glow
- * training 46 vs 53 images/s, logProb 150 vs 271 images/s), so the Node entry point keeps
- * 1 thread unless asked (`configureWasm({ threads })`).
+ * The Node entry point runs it with 2 threads by default (see `configureWasm` in `node.ts`
+ * for the measurements); an earlier measurement on a machine busy with other jobs had 2
+ * threads slower than 1, so `BIJECTIVE_WASM_THREADS=1` is there to compare.
  *
  * One more quirk: the build sizes its thread pool as `min(requested, logical cores / 2)`,
  * assuming two hardware threads per core. On a machine without SMT (2 vCPUs = 2 cores)

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { createFlow } from '@bijective/core';
 import { EngineError, listEngines, tfjsRuntime, useEngine } from '../src/node.js';
@@ -9,7 +10,8 @@ describe('engines (Node entry point)', () => {
     expect(engines.map((e) => e.engine)).toEqual(['tfjs-cpu', 'tfjs-wasm', 'tfjs-node', 'tfjs-node-gpu', 'tfjs-webgl', 'tfjs-webgpu']);
     expect(by['tfjs-cpu']!.available).toBe(true);
     expect(by['tfjs-wasm']!.available).toBe(true);
-    expect(by['tfjs-wasm']!.detail).toMatch(/SIMD, 1 thread/);
+    // The default: 2 threads where there are 2 cores or more.
+    expect(by['tfjs-wasm']!.detail).toBe(os.availableParallelism() >= 2 ? 'SIMD, 2 threads' : 'SIMD, 1 thread');
     for (const [name, pkg] of [['tfjs-node', '@tensorflow/tfjs-node'], ['tfjs-node-gpu', '@tensorflow/tfjs-node-gpu']] as const) {
       expect(by[name]!.available).toBe(false);
       expect(by[name]!.reason).toMatch(new RegExp(`${pkg.replace('/', '\\/')} is not installed`));

@@ -80,4 +80,15 @@ describe('wasm training kernels agree with the cpu backend', () => {
       { x: { data: random([6, 4], 8), shape: [6, 4] }, segmentIds: { data: Int32Array.of(2, 0, 2, 5, 1, 2), shape: [6], dtype: 'int32' } },
       { numSegments: 4 },
     ));
+
+  const sums = [
+    { name: 'leading axes of an NHWC activation (bias gradient)', shape: [6, 5, 4, 7], axis: [0, 1, 2], keepDims: false },
+    { name: 'leading axes, keepDims', shape: [6, 5, 4, 7], axis: [1, 0], keepDims: true },
+    { name: 'the first axis of a matrix', shape: [300, 9], axis: 0, keepDims: false },
+    { name: 'trailing axes (the backend kernel)', shape: [6, 5, 4, 7], axis: [1, 2, 3], keepDims: false },
+    { name: 'middle axes (the backend kernel)', shape: [6, 5, 4, 7], axis: [0, 2], keepDims: true },
+  ];
+  for (const c of sums) {
+    it(`Sum over ${c.name}`, () => compare(tf.Sum, { x: { data: random(c.shape, 9), shape: c.shape } }, { axis: c.axis, keepDims: c.keepDims }));
+  }
 });

@@ -4,16 +4,17 @@ import { caseFlow, caseInput, flowCases } from '@bijective/core/testing';
 import { configureWasm, listEngines, tfjsRuntime } from '../src/node.js';
 
 /**
- * The multi-threaded wasm build in Node (opt-in through `configureWasm({ threads })`):
- * it starts with the threads asked for and computes what the reference computes. Its own
- * test file, because the wasm backend is chosen once per process.
+ * The single-threaded wasm build in Node (`configureWasm({ threads: 1 })`; every other test
+ * file runs the default, the threaded build): it starts with one thread and computes what
+ * the reference computes. Its own test file, because the wasm backend is chosen once per
+ * process.
  */
-describe('tfjs-wasm with 2 threads (Node)', () => {
-  it('starts the threaded SIMD build and agrees with the reference on multi-scale flows', async () => {
-    configureWasm({ threads: 2 });
+describe('tfjs-wasm with 1 thread (Node)', () => {
+  it('starts the single-threaded SIMD build and agrees with the reference on multi-scale flows', async () => {
+    configureWasm({ threads: 1 });
     const wasm = (await listEngines()).find((e) => e.engine === 'tfjs-wasm')!;
     expect(wasm.available, wasm.reason).toBe(true);
-    expect(wasm.detail).toBe('SIMD, 2 threads');
+    expect(wasm.detail).toBe('SIMD, 1 thread');
     for (const c of flowCases().filter((f) => f.name === 'flow/glow-multiscale' || f.name === 'flow/maf-vector')) {
       const flow = caseFlow(c);
       const x = caseInput(c, 4);

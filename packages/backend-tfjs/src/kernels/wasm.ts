@@ -21,6 +21,11 @@ import * as tf from '@tensorflow/tfjs-core';
  * - `BatchMatMul` with `transposeA`/`transposeB` (present, but a slow path ~10× slower
  *   than the plain product; every matmul gradient uses it) — transpose first, then the
  *   XNNPACK product.
+ * - `Sum` over leading axes (present, but it transposes the reduced axes innermost first:
+ *   2.8 ms for a [64,14,14,64] bias gradient) — XNNPACK's average pooling of x seen as an
+ *   image [1, outer, 1, inner] with a window of the whole height, times `outer` (0.5 ms).
+ *   Not a product with ones: XNNPACK packs a product's right operand afresh for every new
+ *   tensor (9 ms here). Other reductions keep the backend's kernel.
  * - `UnsortedSegmentSum` (missing; the gradient of gather) — a gather with the inverse
  *   permutation when the segment ids are a permutation (the reorderings flows use), else
  *   a product with the one-hot matrix of the ids.
@@ -193,6 +198,30 @@ function unsortedSegmentSum(backend: Backend, inputs: { x: Info; segmentIds: Inf
   return out;
 }
 
+function sumLeadingAxes(original: tf.KernelFunc) {
+  return (args: { inputs: tf.NamedTensorInfoMap; backend: Backend; attrs?: Attrs }): Info => {
+    const { x } = args.inputs as { x: Info };
+    const { axis, keepDims } = args.attrs as unknown as tf.SumAttrs;
+    const rank = x.shape.length;
+    const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+    const k = axes.length;
+    const leading = k > 0 && k < rank && axes.every((a, i) => a === i);
+    if (!leading || x.dtype !== 'float32') return original(args) as Info;
+    const backend = args.backend;
+    const outer = tf.util.sizeFromShape(x.shape.slice(0, k));
+    const inner = tf.util.sizeFromShape(x.shape.slice(k));
+    // x as an NHWC image [1, outer, 1, inner], averaged over a window of the whole height.
+    const image = call(tf.Reshape, backend, { x }, { shape: [1, outer, 1, inner] });
+    const mean = call(tf.AvgPool, backend, { x: image }, { filterSize: [outer, 1], strides: 1, pad: 'valid' });
+    const count = upload(backend, [], 'float32', Float32Array.of(outer));
+    const total = call(tf.Multiply, backend, { a: mean, b: count });
+    const shape = keepDims ? [...Array<number>(k).fill(1), ...x.shape.slice(k)] : x.shape.slice(k);
+    const out = call(tf.Reshape, backend, { x: total }, { shape });
+    free(backend, image, mean, count, total);
+    return out;
+  };
+}
+
 let registered = false;
 
 /**
@@ -216,4 +245,5 @@ export function registerWasmKernels(): void {
     unsortedSegmentSum(backend as Backend, inputs as { x: Info; segmentIds: Info }, attrs as unknown as tf.UnsortedSegmentSumAttrs));
   replace(tf.Conv2DBackpropInput, (o) => conv2dBackpropInput(o) as tf.KernelFunc);
   replace(tf.BatchMatMul, (o) => batchMatMul(o) as tf.KernelFunc);
+  replace(tf.Sum, (o) => sumLeadingAxes(o) as tf.KernelFunc);
 }
