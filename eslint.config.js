@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/.nx/**', 'bench-results/**', 'test-results/**', '**/*.generated.*'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/.nx/**', 'bench-results/**', '**/test-results/**', '**/*.generated.*'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

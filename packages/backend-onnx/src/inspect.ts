@@ -1,6 +1,6 @@
 import { formatShape, type FlowSpec } from '@bijective/core';
 import { METADATA_KEYS, ONNX_NAMES, type ModelRole } from './export.js';
-import { onnx } from './proto/onnx.generated.js';
+import { onnx } from './proto.js';
 
 /** A file that is not a loadable Bijective flow model: says which file and why. */
 export class OnnxModelError extends Error {

@@ -10,7 +10,7 @@ import {
 } from '@bijective/core';
 import { ParamFolder } from './fold.js';
 import { DataType, NameScope, OnnxGraph, boolTensor, floatTensor, int64Tensor, valueInfo } from './model.js';
-import type { onnx } from './proto/onnx.generated.js';
+import type { onnx } from './proto.js';
 
 /**
  * How `loop` (the sequential direction of autoregressive flows: MAF sampling, IAF

@@ -1,4 +1,4 @@
-import { onnx } from './proto/onnx.generated.js';
+import { onnx } from './proto.js';
 
 /**
  * The ONNX versions every exported model declares.

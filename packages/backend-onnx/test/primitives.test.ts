@@ -1,7 +1,7 @@
 import { GraphBuilder, PRIMITIVES, type Graph, type ParamTensor, type PrimitiveName, type Tensor, type Value } from '@bijective/core';
 import { describe, expect, test } from 'vitest';
 import { AUTO_UNROLL_MAX_NODES } from '../src/lower.js';
-import { onnx } from '../src/proto/onnx.generated.js';
+import { onnx } from '../src/proto.js';
 import { graphModel, randomParam, randomTensor, runOnOrt, runReferenceGraph, toleranceRatio, type TestEngine } from './helpers.js';
 
 /**
