@@ -17,7 +17,6 @@ export interface TfContext {
   loop(node: NodeOf<'loop'>, state: tf.Tensor, invariants: readonly tf.Tensor[]): tf.Tensor;
 }
 
-
 /**
  * Batched matmul with NumPy broadcasting of the batch dimensions. tfjs' BatchMatMul
  * gradient does not reduce over broadcast batch dimensions, so broadcasting is made
