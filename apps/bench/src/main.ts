@@ -30,7 +30,16 @@ async function main(): Promise<number> {
   }
   plan.out = resolve(base, plan.out);
   const log = opts.quiet ? silentLog : consoleLog;
-  const results = await runBench(plan, log, ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' '));
+  // Ctrl-C (or a SIGTERM) once: stop measuring and write the report of what was measured; twice: quit.
+  const stop = new AbortController();
+  const interrupt = (signal: NodeJS.Signals) => {
+    if (stop.signal.aborted) process.exit(130);
+    console.error(`\nbench: ${signal}: stopping; writing the report of the cells measured so far (${signal} again quits without it)`);
+    stop.abort();
+  };
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
+  const results = await runBench(plan, log, ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' '), stop.signal);
   const written = await writeReport(results, plan.out);
   const invalid = validateResults(results);
   if (invalid.length) console.error(`results.json has problems:\n  ${invalid.join('\n  ')}`);
@@ -42,7 +51,7 @@ async function main(): Promise<number> {
   console.log(`wrote ${written.files.length} files to ${written.dir}: ${written.files.join(', ')}`);
   const wrong = results.checks.filter((c) => c.status !== 'pass').length;
   if (wrong) console.log(`${wrong} correctness check(s) did not pass; see report.md`);
-  return 0;
+  return stop.signal.aborted ? 130 : 0;
 }
 
 main().then(

@@ -34,7 +34,12 @@ function jobFor(engine: string, plan: BenchPlan, workloads: Workload[], checks: 
 }
 
 /** Runs the whole plan and returns the results (the caller writes the report). */
-export async function runBench(plan: BenchPlan, log: Log, command: string): Promise<BenchResults> {
+/**
+ * Runs the plan. `stop` (Ctrl-C) ends it early: the engine running is stopped, the engines
+ * after it are listed as skipped, and the results hold every cell measured so far, with a
+ * note saying the run was interrupted.
+ */
+export async function runBench(plan: BenchPlan, log: Log, command: string, stop?: AbortSignal): Promise<BenchResults> {
   const started = new Date();
   const t0 = performance.now();
   const notes: string[] = [];
@@ -92,9 +97,15 @@ export async function runBench(plan: BenchPlan, log: Log, command: string): Prom
 
   log.line('');
   log.line(headerLine());
+  let interruptedAt: string | undefined;
   try {
     for (const [host, avail] of runnable) {
       const id = engineId(host, avail.engine);
+      if (stop?.aborted) {
+        engines.push({ id, engine: avail.engine, host, status: 'skipped', reason: 'not run: the bench was interrupted before this engine', versions: engineVersions(avail.engine, host) });
+        collector.dropCells(cellsPerEngine);
+        continue;
+      }
       const note = host === 'chromium' ? gpuNote(avail.engine, browser.env) : undefined;
       const result: EngineResult = {
         id,
@@ -128,7 +139,7 @@ export async function runBench(plan: BenchPlan, log: Log, command: string): Prom
         }
         engines.push(result);
         log.line(`— ${id}${result.detail ? ` (${result.detail})` : ''}${note ? ` †${note}` : ''}`);
-        await runEngine(job, onEvent, async (part, events, signal) => {
+        const outcome = await runEngine(job, onEvent, async (part, events, signal) => {
           if (host === 'node') {
             const params = Object.fromEntries([...workloads.values()].map((w) => [w.info.name, w.flow.params]));
             const { maxRssBytes } = await runWorker({ type: 'run', job: part, params }, (r) => (r.type === 'exit' || r.type === 'gemm' || r.type === 'list' ? undefined : events(r)), signal);
@@ -147,7 +158,12 @@ export async function runBench(plan: BenchPlan, log: Log, command: string): Prom
         }, plan.presetTimeoutMs, (preset, why) => {
           log.line(`  ${id}: ${preset} stopped: ${why}; going on with a fresh ${host === 'node' ? 'worker' : 'browser'}`);
           collector.failRemaining(host, avail.engine, why, preset);
-        });
+        }, stop);
+        if (outcome === 'stopped') {
+          interruptedAt = id;
+          result.reason = 'interrupted: only the cells measured before the interruption are reported';
+          log.line(`  ${id}: interrupted`);
+        }
       } catch (e) {
         const why = `${host === 'node' ? 'worker' : 'page'} failed: ${e instanceof WorkerError ? e.message : errorMessage(e)}`;
         result.status = 'failed';
@@ -161,6 +177,12 @@ export async function runBench(plan: BenchPlan, log: Log, command: string): Prom
     await browser.server?.close();
   }
 
+  if (stop?.aborted) {
+    notes.push(
+      `Interrupted by the user${interruptedAt ? ` while ${interruptedAt} was running` : ''}: ${collector.measurements.length} cells were measured, the rest were not run. ` +
+        'The tables and charts cover the measured cells only.',
+    );
+  }
   const finished = new Date();
   const load = machine.loadAverage!;
   load.end = loadAverageNow();

@@ -51,4 +51,41 @@ describe('the per-preset time limit', () => {
   it('passes other failures on', async () => {
     await expect(runEngine(job, () => undefined, async () => Promise.reject(new Error('worker exited (code 3)')), 1000, () => undefined)).rejects.toThrow('worker exited (code 3)');
   });
+
+  it('stops at once when the bench is interrupted: the running host is aborted, no later preset starts', async () => {
+    const stop = new AbortController();
+    const starts: string[][] = [];
+    const timeouts: string[] = [];
+    let aborted: unknown;
+    const outcome = await runEngine(
+      job,
+      () => undefined,
+      async (part, emit, signal) => {
+        starts.push(part.presets.map((p) => p.preset));
+        for (const p of part.presets) {
+          emit({ type: 'preset', preset: p.preset });
+          if (p.preset === 'b') {
+            setTimeout(() => stop.abort(), 10);
+            await new Promise((_, reject) =>
+              signal.addEventListener('abort', () => {
+                aborted = signal.reason;
+                reject(signal.reason);
+              }),
+            );
+          }
+        }
+      },
+      10_000,
+      (p) => timeouts.push(p),
+      stop.signal,
+    );
+    expect(outcome).toBe('stopped');
+    expect(starts).toEqual([['a', 'b', 'c']]);
+    expect(String(aborted)).toMatch(/interrupted/);
+    expect(timeouts).toEqual([]);
+    // Already interrupted: nothing starts.
+    const none: string[] = [];
+    expect(await runEngine(job, () => undefined, async () => void none.push('started'), 10_000, () => undefined, stop.signal)).toBe('stopped');
+    expect(none).toEqual([]);
+  });
 });
