@@ -93,3 +93,51 @@ describe('npm run bench (smoke)', () => {
     expect(run.stdout).toContain(`wrote 6 files to ${out}`);
   });
 });
+
+describe('npm run bench, interrupted (Ctrl-C)', () => {
+  it('stops measuring, writes the report of the cells measured so far with a note, and exits 130', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'bench-interrupted-'));
+    try {
+      const child = spawn(
+        process.execPath,
+        [
+          '--conditions=@bijective/source', '--import', 'tsx', 'src/main.ts',
+          '--presets', 'nice-2d',
+          '--engines', 'node/ort-node-cpu,node/ort-web-wasm',
+          '--no-browser',
+          '--batch', '1,8',
+          '--warmup', '10', '--min-time', '400', '--max-time', '600', '--min-samples', '5',
+          '--out', out,
+        ],
+        { cwd: appDir, env: { ...process.env, INIT_CWD: appDir } },
+      );
+      let stdout = '';
+      let stderr = '';
+      let sent = false;
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        // Interrupt as soon as the first cell is reported.
+        if (!sent && /\[1\/\d+\]/.test(stdout)) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      });
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(sent, stdout.slice(-2000)).toBe(true);
+      expect(code, stderr.slice(-3000)).toBe(130);
+      expect(stderr).toContain('SIGINT: stopping; writing the report of the cells measured so far');
+      const results = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as BenchResults;
+      expect(validateResults(results)).toEqual([]);
+      expect(results.notes.join('\n')).toMatch(/^Interrupted by the user while node\/ort-\S+ was running: \d+ cells were measured/m);
+      // 2 engines × 2 tasks × 2 batches were planned; the run stopped before the end.
+      const measured = results.measurements.filter((m) => m.status === 'ok');
+      expect(measured.length).toBeGreaterThanOrEqual(1);
+      expect(results.measurements.length).toBeLessThan(8);
+      expect(existsSync(join(out, 'report.md'))).toBe(true);
+      expect(await readFile(join(out, 'report.md'), 'utf8')).toContain('Interrupted by the user');
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  }, 150_000);
+});
