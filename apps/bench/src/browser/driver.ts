@@ -51,7 +51,9 @@ export class ChromiumPage {
 
   /** Launches Chromium and opens the bench page. */
   static async open(executable: string, server: BenchServer): Promise<ChromiumPage> {
-    const browser = await chromium.launch({ executablePath: executable, args: CHROMIUM_ARGS, headless: true });
+    // Signals are the bench's to handle (Ctrl-C writes the report of what was measured):
+    // playwright's own handlers would close the browser and exit the process first.
+    const browser = await chromium.launch({ executablePath: executable, args: CHROMIUM_ARGS, headless: true, handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false });
     try {
       const page = await browser.newPage();
       const errors: string[] = [];
