@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,12 +16,16 @@ import { validateResults } from '../src/validate.js';
  */
 const appDir = fileURLToPath(new URL('..', import.meta.url));
 
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs the bench CLI; `onStdout` sees the output so far after each chunk (and the child, to signal it). */
+function runCli(args: string[], onStdout?: (stdout: string, child: ChildProcess) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--conditions=@bijective/source', '--import', 'tsx', 'src/main.ts', ...args], { cwd: appDir, env: { ...process.env, INIT_CWD: appDir } });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      onStdout?.(stdout, child);
+    });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
@@ -100,31 +104,23 @@ describe('npm run bench, interrupted (Ctrl-C)', () => {
   it(`stops measuring, writes the report of the cells measured so far with a note, and exits 130 (${engines})`, async () => {
     const out = await mkdtemp(join(tmpdir(), 'bench-interrupted-'));
     try {
-      const child = spawn(
-        process.execPath,
+      let sent = false;
+      const { code, stdout, stderr } = await runCli(
         [
-          '--conditions=@bijective/source', '--import', 'tsx', 'src/main.ts',
           '--presets', 'nice-2d',
           '--engines', engines,
           '--batch', '1,8',
           '--warmup', '10', '--min-time', '400', '--max-time', '600', '--min-samples', '5',
           '--out', out,
         ],
-        { cwd: appDir, env: { ...process.env, INIT_CWD: appDir } },
+        (text, child) => {
+          // Interrupt as soon as the first cell is reported.
+          if (!sent && /\[1\/\d+\]/.test(text)) {
+            sent = true;
+            child.kill('SIGINT');
+          }
+        },
       );
-      let stdout = '';
-      let stderr = '';
-      let sent = false;
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d.toString();
-        // Interrupt as soon as the first cell is reported.
-        if (!sent && /\[1\/\d+\]/.test(stdout)) {
-          sent = true;
-          child.kill('SIGINT');
-        }
-      });
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
       expect(sent, stdout.slice(-2000)).toBe(true);
       expect(code, stderr.slice(-3000)).toBe(130);
       expect(stderr).toContain('SIGINT: stopping; writing the report of the cells measured so far');
