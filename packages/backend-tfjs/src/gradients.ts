@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { broadcast } from './lower.js';
 
 /**
  * Gradients of the tfjs kernels the lowering emits.
@@ -26,15 +27,6 @@ function unbroadcast(dy: T, shape: number[]): T {
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
-/**
- * `t` broadcast to `shape`. `tf.broadcastTo` runs the Tile kernel, which tfjs-wasm implements
- * as a scalar loop (5 ms for 50k floats); a broadcasting product with ones is XNNPACK's
- * (0.2 ms), and no slower elsewhere.
- */
-function broadcast(t: T, shape: number[]): T {
-  return tf.mul(t, tf.ones(shape));
 }
 
 /** `dy` of a reduction over `axes` (output with or without kept dims), reshaped to broadcast over `shape`. */
