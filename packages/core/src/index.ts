@@ -30,3 +30,5 @@ export * from './runtime/check.js';
 export * from './runtime/reference.js';
 export * from './io/safetensors.js';
 export * from './version.js';
+export * from './engine/types.js';
+export * from './engine/registry.js';
