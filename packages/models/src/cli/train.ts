@@ -197,7 +197,8 @@ export async function runTrain(opts: TrainCommandOptions, argv: readonly string[
   }
   const saved = await loadCheckpoint(dir);
   const summary = { engine: result.engine, steps: result.steps, updates: result.updates, rejected: result.rejected, rollbacks: result.rollbacks, lrScale: result.lrScale, stopped: result.stopped, seconds: elapsed };
-  await saveCheckpoint(dir, saved.flow, { ...saved.meta, result: summary, metrics: { train: { loss: result.loss, [result.metric.name]: result.metric.value }, test } });
+  // The same unit with the metrics added: the optimizer state (same weights) travels along.
+  await saveCheckpoint(dir, saved.flow, { ...saved.meta, result: summary, metrics: { train: { loss: result.loss, [result.metric.name]: result.metric.value }, test } }, { files: () => saved.files });
   log.append({ kind: 'test', ...test });
   await log.flush();
   return { dir, result, test };
