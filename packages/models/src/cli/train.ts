@@ -10,8 +10,9 @@ import { datasetShape, loadDataset, type Dataset } from '../datasets/registry.js
 import { DEFAULT_ENGINE, engineFamily } from '../engines.js';
 import { evaluate, type EvalResult } from '../evaluate.js';
 import { getPreset } from '../presets/registry.js';
-import { CliError, commandLine, intOption, numberOption, type TrainMeta } from './common.js';
+import { CliError, commandLine, exitStatus, intOption, numberOption, type TrainMeta } from './common.js';
 import { MetricsLog } from './metricsLog.js';
+import { lockRunFolder } from './runLock.js';
 import { progressDisplay } from './progress.js';
 
 export const METRICS_FILE = 'metrics.jsonl';
@@ -70,17 +71,27 @@ async function previousCommands(dir: string): Promise<string[]> {
 }
 
 /** Runs `train`; returns the test metrics written into the checkpoint. */
-export async function runTrain(opts: TrainCommandOptions, argv: readonly string[]): Promise<{ dir: string; result: TrainResult; test: EvalResult & Record<string, unknown> }> {
+export async function runTrain(opts: TrainCommandOptions, argv: readonly string[]): Promise<{ dir: string; result: TrainResult; test: EvalResult & Record<string, unknown>; signal?: 'SIGINT' | 'SIGTERM' | 'SIGHUP' }> {
   const preset = getPreset(opts.preset);
   if (engineFamily(opts.engine) !== 'tfjs') {
     throw new CliError(`train runs on TensorFlow.js engines (tfjs-wasm, tfjs-cpu, tfjs-node, ...); '${opts.engine}' does not train (it can eval, sample and density)`);
   }
   if (opts.steps !== undefined && opts.epochs !== undefined) throw new CliError('train: pass --steps or --epochs, not both');
   const dir = opts.out ?? join('runs', preset.name);
+  const release = await lockRunFolder(dir);
+  try {
+    return await lockedTrain(opts, argv, dir, preset);
+  } finally {
+    await release();
+  }
+}
+
+const SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+
+async function lockedTrain(opts: TrainCommandOptions, argv: readonly string[], dir: string, preset: ReturnType<typeof getPreset>): Promise<{ dir: string; result: TrainResult; test: EvalResult & Record<string, unknown>; signal?: keyof typeof SIGNALS }> {
   const hasCheckpoint = existsSync(join(dir, FLOW_FILE));
   if (opts.resume && !hasCheckpoint) throw new CliError(`train: nothing to resume in ${dir} (no ${FLOW_FILE}); drop --resume to start a new run there`);
   if (!opts.resume && hasCheckpoint) throw new CliError(`train: ${dir} already holds a checkpoint; pass --resume to continue it, or choose another --out`);
-
   const dataset = await loadDataset(opts.dataset ?? preset.dataset, { seed: opts.dataSeed, ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}) });
   const flow: Flow = createFlow(preset.spec(), { seed: opts.seed });
   const event = flow.spec.event;
@@ -114,12 +125,22 @@ export async function runTrain(opts: TrainCommandOptions, argv: readonly string[
   const log = new MetricsLog(join(dir, METRICS_FILE));
   const display = progressDisplay({ unit: image ? 'img' : 'ex', batch, ...(opts.quiet ? { tty: false } : {}) });
   const controller = new AbortController();
-  const onSigint = () => {
-    display.line('interrupted: stopping after this step and saving a checkpoint (Ctrl-C again to quit at once)');
-    controller.abort();
-    process.off('SIGINT', onSigint);
+  // SIGINT (Ctrl-C), SIGTERM (`timeout`, `docker stop`, systemd) and SIGHUP all stop after the
+  // step and save; a second one kills at once (the handlers are removed). The run then exits 128 + signal.
+  let signal: keyof typeof SIGNALS | undefined;
+  const handlers = Object.keys(SIGNALS).map((name) => {
+    const handler = () => {
+      signal = name as keyof typeof SIGNALS;
+      display.line(`interrupted (${name}): stopping after this step and saving a checkpoint (again to quit at once)`);
+      controller.abort();
+      removeHandlers();
+    };
+    process.on(name, handler);
+    return [name, handler] as const;
+  });
+  const removeHandlers = () => {
+    for (const [name, handler] of handlers) process.off(name, handler);
   };
-  process.on('SIGINT', onSigint);
   // The trainer's loop can run for long stretches on promise continuations alone (an engine
   // whose reads resolve at once), which starves timers and signal handlers: so the deadline is
   // checked at every step, and every 200 ms the step callback yields to the event loop, letting
@@ -172,7 +193,7 @@ export async function runTrain(opts: TrainCommandOptions, argv: readonly string[
     });
   } finally {
     display.stop();
-    process.off('SIGINT', onSigint);
+    removeHandlers();
     await log.flush();
   }
   const elapsed = (performance.now() - started) / 1000;
@@ -201,7 +222,7 @@ export async function runTrain(opts: TrainCommandOptions, argv: readonly string[
   await saveCheckpoint(dir, saved.flow, { ...saved.meta, result: summary, metrics: { train: { loss: result.loss, [result.metric.name]: result.metric.value }, test } }, { files: () => saved.files });
   log.append({ kind: 'test', ...test });
   await log.flush();
-  return { dir, result, test };
+  return { dir, result, test, ...(signal ? { signal } : {}) };
 }
 
 export function registerTrain(program: Command, argv: readonly string[]): void {
@@ -231,7 +252,8 @@ export function registerTrain(program: Command, argv: readonly string[]): void {
     .option('--quiet', 'plain progress lines even on a terminal')
     .action(async (opts: TrainCommandOptions) => {
       if (opts.decay !== 'none' && opts.decay !== 'cosine') throw new CliError(`train: --decay must be 'none' or 'cosine', got '${String(opts.decay)}'`);
-      const { dir, result, test } = await runTrain(opts, argv);
+      const { dir, result, test, signal } = await runTrain(opts, argv);
+      if (signal) exitStatus.code = SIGNALS[signal];
       const metric = test.bitsPerDim !== undefined ? `bits/dim ${test.bitsPerDim.toFixed(4)}` : `nats/dim ${test.natsPerDim!.toFixed(4)}`;
       const kl = test.kl ? `, KL to the true density ${test.kl.value.toFixed(4)} ± ${test.kl.stdErr.toFixed(4)} nats` : '';
       process.stdout.write(
