@@ -64,6 +64,25 @@ describe('train: one writer per run folder', () => {
   }, 120_000);
 });
 
+describe('train --resume keeps the run', () => {
+  test('preset, dataset, data seed, batch and seed come from the checkpoint; a contradicting flag is refused by name', async () => {
+    const out = join(dir, 'resume');
+    const first = await inProcess(['train', '--preset', 'nice-2d', '--dataset', 'moons', '--data-seed', '4', '--batch', '32', '--seed', '3', '--steps', '4', '--eval-every', '100', '--quiet', '--out', out]);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    const again = await inProcess(['train', '--resume', '--steps', '8', '--quiet', '--out', out]);
+    expect(again.stderr).toBe('');
+    expect(again.code).toBe(0);
+    const { meta } = await loadCheckpoint(out);
+    expect(meta).toMatchObject({ preset: 'nice-2d', dataset: 'moons', dataSeed: 4, run: { batch: 32, seed: 3, steps: 8 } });
+    for (const [flag, value, saved] of [['--dataset', 'mixture', 'moons'], ['--batch', '64', '32'], ['--seed', '0', '3'], ['--data-seed', '1', '4'], ['--preset', 'realnvp-2d', 'nice-2d']] as const) {
+      const refused = await inProcess(['train', '--resume', '--steps', '12', '--quiet', '--out', out, flag, value]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toBe(`bijective: train --resume: ${flag} ${value} contradicts the checkpoint in ${out}, made with ${flag} ${saved}; drop ${flag} (a resumed run keeps it)\n`);
+    }
+  }, 120_000);
+});
+
 describe('train: signals and crashes', () => {
   for (const [sig, code] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
     test(`${sig} stops after the step, saves a checkpoint and exits ${code}`, async () => {
@@ -85,12 +104,13 @@ describe('train: signals and crashes', () => {
 
   test('random SIGKILLs during a run: every time the folder loads and --resume continues to the end', async () => {
     const out = join(dir, 'killed');
-    const args = [...common(out), '--steps', '400', '--checkpoint-every', '3'];
+    const args = [...common(out), '--steps', '2000', '--checkpoint-every', '7'];
     let resume = false;
+    let kills = 0;
     let rng = 12345;
     for (let round = 0; round < 4; round++) {
       rng = (rng * 1103515245 + 12345) % 2147483648;
-      const after = 2 + (rng % 40);
+      const after = 1 + (rng % 6); // progress lines (one per 100 steps)
       let killed = false;
       const run = await start([...args, ...(resume ? ['--resume'] : [])], (text, kill) => {
         const steps = (text.match(/step \d+/g) ?? []).length;
@@ -101,15 +121,17 @@ describe('train: signals and crashes', () => {
       });
       if (run.code === 0) break;
       expect(run.signal, run.stderr).toBe('SIGKILL');
+      kills++;
       if (existsSync(join(out, 'flow.json'))) {
         await loadCheckpoint(out);
         resume = true;
       }
       expect((await readdir(out)).filter((n) => n.startsWith('flow') && n !== 'flow.json')).toEqual([]);
     }
+    expect(kills).toBeGreaterThanOrEqual(3);
     const last = await start([...args, ...(resume ? ['--resume'] : [])]);
     expect(last.stderr).toBe('');
     expect(last.code).toBe(0);
-    expect(last.stdout).toMatch(/done after 400 steps/);
+    expect(last.stdout).toMatch(/done after 2000 steps/);
   }, 300_000);
 });
