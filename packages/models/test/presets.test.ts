@@ -42,6 +42,14 @@ describe('named presets', () => {
     expect(() => getPreset('toString')).toThrow(UnknownPresetError);
   });
 
+  test('new glow presets floor the coupling scale at 0.1; scaleFloor null gives the plain Glow scale (the shipped checkpoint\'s)', () => {
+    const couplings = (spec: FlowSpec) => spec.layers.filter((l) => l.type === 'affineCoupling') as unknown as { scaleFloor?: number }[];
+    const floored = couplings(getPreset('glow-fmnist-small').spec());
+    expect(floored).toHaveLength(16);
+    expect(floored.every((l) => l.scaleFloor === 0.1)).toBe(true);
+    expect(couplings(glowFlow({ event: [1, 28, 28], scaleFloor: null })).every((l) => l.scaleFloor === undefined)).toBe(true);
+  });
+
   test('glow-fmnist-small: 1×28×28, L = 2 levels × K = 8 steps of ActNorm → LU 1×1 conv → sigmoid affine coupling (CNN 64), split between levels', () => {
     const flow = createFlow(getPreset('glow-fmnist-small').spec());
     const types = flow.spec.layers.map((l) => l.type);
