@@ -81,7 +81,7 @@ describe('distillationGraph', () => {
   it('is the Monte-Carlo KL(q ‖ p) of the student sampling pass against the teacher density pass', () => {
     // The same quantity from the two flows' own graphs, run separately.
     const { x, logDet } = decode(student, z);
-    const logQ = baseLogDensity(z.data, n, D).map((b, i) => b + logDet.data[i]!);
+    const logQ = baseLogDensity(z.data, n).map((b, i) => b + logDet.data[i]!);
     const logP = encode(teacher, { data: x.data, shape: [n, D] }).logProb.data;
     expect(maxAbsDiff(out[DISTILL_OUTPUTS.x]!.data, x.data)).toBe(0);
     expect(maxAbsDiff(out[DISTILL_OUTPUTS.logQ]!.data, logQ)).toBeLessThan(1e-12);

@@ -1,4 +1,5 @@
-import { GraphBuilder, GraphError, type Graph, type Value } from './graph.js';
+import type { GraphBuilder} from './graph.js';
+import { GraphError, type Graph, type Value } from './graph.js';
 import type { NodeOf, PrimitiveName } from './primitives.js';
 
 export interface InlineOptions {
