@@ -32,3 +32,5 @@ export * from './io/safetensors.js';
 export * from './version.js';
 export * from './engine/types.js';
 export * from './engine/registry.js';
+export * from './graph/inline.js';
+export * from './train/distillation.js';
