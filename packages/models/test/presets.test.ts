@@ -1,6 +1,6 @@
 import { createFlow, latentPieces, runReference, sizeOf, traceFlow, type Flow, type FlowSpec } from '@bijective/core';
 import { describe, expect, test } from 'vitest';
-import { PresetError, UnknownPresetError, families, getPreset, glowFlow, iafFlow, mafFlow, presets, realnvpFlow } from '../src/index.js';
+import { PresetError, UnknownPresetError, families, getPreset, glowFlow, iafFlow, mafFlow, presets, realnvpFlow } from '../src/node.js';
 import { inputFor, maxAbsDiff, perturbedFlow } from './helpers.js';
 
 const REQUIRED = ['realnvp-2d', 'maf-2d', 'iaf-2d', 'nice-2d', 'nice-mnist', 'realnvp-fmnist', 'glow-fmnist-small', 'glow-fmnist', 'maf-784', 'iaf-784'];
