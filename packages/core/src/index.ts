@@ -24,6 +24,7 @@ export * from './layers/made.js';
 export * from './layers/autoregressive.js';
 export * from './layers/permute.js';
 export * from './layers/logit.js';
+export * from './layers/standardize.js';
 export * from './layers/registry.js';
 export * from './runtime/types.js';
 export * from './runtime/check.js';
