@@ -11,12 +11,13 @@ import { DEFAULT_ENGINE, engineFamily } from '../engines.js';
 import { evaluate, type EvalResult } from '../evaluate.js';
 import { getPreset } from '../presets/registry.js';
 import { CliError, commandLine, intOption, numberOption, type TrainMeta } from './common.js';
+import { dataFileSpec, fitDataStandardize, loadUserData, specForData, type DataOptions } from './data.js';
 import { MetricsLog } from './metricsLog.js';
 import { progressDisplay } from './progress.js';
 
 export const METRICS_FILE = 'metrics.jsonl';
 
-export interface TrainCommandOptions {
+export interface TrainCommandOptions extends DataOptions {
   preset: string;
   dataset?: string;
   dataDir?: string;
@@ -81,8 +82,16 @@ export async function runTrain(opts: TrainCommandOptions, argv: readonly string[
   if (opts.resume && !hasCheckpoint) throw new CliError(`train: nothing to resume in ${dir} (no ${FLOW_FILE}); drop --resume to start a new run there`);
   if (!opts.resume && hasCheckpoint) throw new CliError(`train: ${dir} already holds a checkpoint; pass --resume to continue it, or choose another --out`);
 
-  const dataset = await loadDataset(opts.dataset ?? preset.dataset, { seed: opts.dataSeed, ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}) });
-  const flow: Flow = createFlow(preset.spec(), { seed: opts.seed });
+  if (opts.data !== undefined && opts.dataset !== undefined) throw new CliError('train: pass --dataset NAME or --data FILE, not both');
+  if (opts.data === undefined && (opts.test !== undefined || opts.testFraction !== undefined || opts.columns !== undefined)) {
+    throw new CliError('train: --test, --test-fraction and --columns apply to --data FILE');
+  }
+  const dataSpec = opts.data !== undefined ? dataFileSpec(opts) : undefined;
+  const dataset = dataSpec
+    ? await loadUserData(dataSpec)
+    : await loadDataset(opts.dataset ?? preset.dataset, { seed: opts.dataSeed, ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}) });
+  const flow: Flow = createFlow(dataSpec ? specForData(preset, dataset, opts.standardize !== false) : preset.spec(), { seed: opts.seed });
+  if (dataSpec && !opts.resume) fitDataStandardize(flow, dataset);
   const event = flow.spec.event;
   checkEventFits(dataset, event, `preset '${preset.name}'`);
   const image = dataset.kind === 'image';
@@ -99,7 +108,8 @@ export async function runTrain(opts: TrainCommandOptions, argv: readonly string[
     preset: preset.name,
     dataset: dataset.name,
     dataShape: datasetShape(dataset),
-    ...(dataset.kind === 'vector' ? { dataSeed: opts.dataSeed } : {}),
+    ...(dataset.kind === 'vector' || dataSpec ? { dataSeed: opts.dataSeed } : {}),
+    ...(dataSpec ? { data: dataSpec, ...(dataset.kind === 'vector' && dataset.columns ? { columns: dataset.columns } : {}) } : {}),
     ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
     command: commandLine(argv),
     // Every command of the run, in order (a resumed run was made by all of them).
@@ -210,7 +220,12 @@ export function registerTrain(program: Command, argv: readonly string[]): void {
     .requiredOption('--preset <name>', 'a named preset (see `bijective presets`)')
     .option('--dataset <name>', "dataset (default: the preset's; see `bijective datasets`)")
     .option('--data-dir <dir>', 'folder of the Fashion-MNIST IDX gzip files (default /usr/share/datasets/fashion-mnist)')
-    .option('--data-seed <n>', 'seed of the generated 2-D datasets', intOption(0), 1)
+    .option('--data <file>', 'your own data: a .csv/.tsv table, a .npy array (float32/float64/uint8), or a folder of PNG images (see the README)')
+    .option('--columns <names>', 'with --data: the table columns to model, by header name or 0-based index, comma-separated (default: all)')
+    .option('--test <file>', 'with --data: a separate test file (else a seeded split of --data)')
+    .option('--test-fraction <f>', 'with --data: fraction of the rows held out for testing (default 0.1)', numberOption((v) => v > 0 && v < 1, 'a number in (0, 1)'))
+    .option('--no-standardize', 'with --data vectors: do not put a standardisation layer (fitted on the training split) first in the flow')
+    .option('--data-seed <n>', 'seed of the generated 2-D datasets and of the --data train/test split', intOption(0), 1)
     .option('--engine <engine>', 'tfjs engine: tfjs-wasm, tfjs-cpu, tfjs-node, ...', DEFAULT_ENGINE)
     .option('--steps <n>', "number of steps (default: the preset's)", intOption(1))
     .option('--epochs <n>', 'number of epochs (instead of --steps)', intOption(1))

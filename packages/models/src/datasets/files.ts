@@ -25,6 +25,8 @@ export interface DataFileSpec {
   columns?: string[];
   /** Tables and `[N, D]` arrays: columns to condition on (the flow's `context`). */
   contextColumns?: string[];
+  /** `'label'`: condition on the class (image folders laid out by class), as a one-hot context. */
+  conditionOn?: 'label';
 }
 
 export const DEFAULT_TEST_FRACTION = 0.1;
@@ -130,6 +132,17 @@ function checkSame(a: Rows, b: Rows, spec: DataFileSpec): void {
   }
 }
 
+/** Classes as one-hot context vectors `[n, K]`. */
+export function oneHotContext(classes: string[], train: Int32Array, test: Int32Array): DatasetContext {
+  const k = classes.length;
+  const oneHot = (labels: Int32Array) => {
+    const out = new Float64Array(labels.length * k);
+    labels.forEach((l, i) => (out[i * k + l] = 1));
+    return out;
+  };
+  return { kind: 'classes', dim: k, names: classes, train: oneHot(train), test: oneHot(test) };
+}
+
 /** Loads a user's data file (and test file, or a seeded split) as a {@link Dataset}. */
 export async function loadDataFile(spec: DataFileSpec): Promise<Dataset> {
   const all = await readRows(spec.file, spec);
@@ -149,6 +162,7 @@ export async function loadDataFile(spec: DataFileSpec): Promise<Dataset> {
     test = part(split.test);
   }
   const name = basename(spec.file);
+  if (train.kind === 'vector' && spec.conditionOn === 'label') throw new DataFileError(`${spec.file}: --condition-on label applies to image folders laid out by class; for tables use --context-columns`);
   if (train.kind === 'vector' && test.kind === 'vector') {
     const context: DatasetContext | undefined = train.context
       ? { kind: 'columns', dim: train.context.dim, names: train.context.names, train: train.context.values, test: test.context!.values }
@@ -156,6 +170,9 @@ export async function loadDataFile(spec: DataFileSpec): Promise<Dataset> {
     return { kind: 'vector', name, dim: train.dim, train: train.values, test: test.values, nTrain: train.n, nTest: test.n, columns: train.columns, source: spec, ...(context ? { context } : {}) };
   }
   if (train.kind === 'image' && test.kind === 'image') {
+    if (spec.conditionOn === 'label' && !train.classes) {
+      throw new DataFileError(`${spec.file}: --condition-on label needs class labels: lay the images out as one sub-folder per class (${spec.file}/<class>/*.png)`);
+    }
     return {
       kind: 'image',
       name,
@@ -165,6 +182,7 @@ export async function loadDataFile(spec: DataFileSpec): Promise<Dataset> {
       bins: 256,
       source: spec,
       ...(train.classes ? { labels: { classes: train.classes, train: train.labels!, test: test.labels! } } : {}),
+      ...(spec.conditionOn === 'label' ? { context: oneHotContext(train.classes!, train.labels!, test.labels!) } : {}),
     };
   }
   throw new DataFileError('unreachable: train and test kinds differ');
