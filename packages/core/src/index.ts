@@ -10,6 +10,7 @@ export * from './reference/interpreter.js';
 export * from './flow/fields.js';
 export * from './flow/flow.js';
 export * from './flow/trace.js';
+export * from './flow/context.js';
 export * from './flow/metrics.js';
 export * from './flow/init.js';
 export * from './layers/layer.js';
