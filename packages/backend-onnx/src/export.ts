@@ -1,4 +1,4 @@
-import { DENSITY_OUTPUTS, SAMPLE_OUTPUTS, VERSION, latentPieces, traceFlow, type Flow } from '@bijective/core';
+import { CONTEXT_INPUT, DENSITY_OUTPUTS, SAMPLE_OUTPUTS, VERSION, latentPieces, traceFlow, type Flow } from '@bijective/core';
 import { lowerGraph, type LoopLowering } from './lower.js';
 import { encodeModel } from './model.js';
 
@@ -6,6 +6,8 @@ import { encodeModel } from './model.js';
 export const ONNX_NAMES = {
   x: 'x',
   z: 'z',
+  /** Conditional flows only: the second input of both models, `[N, K]`. */
+  context: 'context',
   logProb: 'log_prob',
   logDet: 'log_det',
 } as const;
@@ -81,7 +83,7 @@ export function exportOnnx(flow: Flow, options: ExportOptions = {}): OnnxExport 
     traceFlow(flow, 'density'),
     flow.params,
     {
-      inputs: { x: ONNX_NAMES.x },
+      inputs: { x: ONNX_NAMES.x, ...(flow.spec.context ? { [CONTEXT_INPUT]: ONNX_NAMES.context } : {}) },
       outputs: { [DENSITY_OUTPUTS.logProb]: ONNX_NAMES.logProb, [DENSITY_OUTPUTS.z]: ONNX_NAMES.z, [DENSITY_OUTPUTS.logDet]: ONNX_NAMES.logDet },
     },
     { ...lowerOptions, name: `${name}_log_prob` },
@@ -89,18 +91,18 @@ export function exportOnnx(flow: Flow, options: ExportOptions = {}): OnnxExport 
   const sample = lowerGraph(
     traceFlow(flow, 'sample'),
     flow.params,
-    { inputs: { z: ONNX_NAMES.z }, outputs: { [SAMPLE_OUTPUTS.x]: ONNX_NAMES.x } },
+    { inputs: { z: ONNX_NAMES.z, ...(flow.spec.context ? { [CONTEXT_INPUT]: ONNX_NAMES.context } : {}) }, outputs: { [SAMPLE_OUTPUTS.x]: ONNX_NAMES.x } },
     { ...lowerOptions, name: `${name}_sample` },
   );
   return {
     logProb: encodeModel(density.graph, {
       producerVersion: VERSION,
-      docString: `Bijective flow '${name}', density: x [N, ${flow.spec.event.join(', ')}] -> log_prob [N] (nats), z (same shape as x), log_det [N] = log|det dz/dx|. ${LAYOUT_DOC}`,
+      docString: `Bijective flow '${name}', density: x [N, ${flow.spec.event.join(', ')}]${flow.spec.context ? ` and context [N, ${flow.spec.context[0]}]` : ''} -> log_prob [N] (nats), z (same shape as x), log_det [N] = log|det dz/dx|. ${LAYOUT_DOC}`,
       metadata: metadata(flow, 'log_prob', options),
     }),
     sample: encodeModel(sample.graph, {
       producerVersion: VERSION,
-      docString: `Bijective flow '${name}', sampling: z [N, ${flow.spec.event.join(', ')}] (standard normal noise times the temperature) -> x. ${LAYOUT_DOC}`,
+      docString: `Bijective flow '${name}', sampling: z [N, ${flow.spec.event.join(', ')}] (standard normal noise times the temperature)${flow.spec.context ? ` and context [N, ${flow.spec.context[0]}]` : ''} -> x. ${LAYOUT_DOC}`,
       metadata: metadata(flow, 'sample', options),
     }),
   };

@@ -78,7 +78,8 @@ export function inspectModel(bytes: Uint8Array, source = 'model'): BijectiveMode
   if (!Array.isArray(event) || !event.every((d) => Number.isInteger(d) && d > 0)) {
     throw new OnnxModelError(`${source}: metadata '${METADATA_KEYS.spec}' has no valid event shape`);
   }
-  const want = EXPECTED[role];
+  // A conditional flow's models take a second input, the context.
+  const want = Array.isArray(spec.context) ? { ...EXPECTED[role], inputs: [...EXPECTED[role].inputs, ONNX_NAMES.context] } : EXPECTED[role];
   const inputNames = graph.input.map((v) => v.name);
   const outputNames = new Set(graph.output.map((v) => v.name));
   if (inputNames.length !== want.inputs.length || want.inputs.some((n, i) => inputNames[i] !== n) || want.outputs.some((n) => !outputNames.has(n))) {

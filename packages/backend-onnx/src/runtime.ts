@@ -1,4 +1,4 @@
-import { checkInput, sampleNoise, type Flow, type FlowRuntime, type SampleOptions, type Tensor } from '@bijective/core';
+import { checkContext, checkInput, sampleNoise, type Flow, type FlowRuntime, type SampleOptions, type Tensor } from '@bijective/core';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-web';
 import { METADATA_KEYS, ONNX_NAMES, exportOnnx, type ExportOptions, type ModelRole, type OnnxExport } from './export.js';
 import { OnnxModelError, inspectModel, type BijectiveModelInfo } from './inspect.js';
@@ -97,34 +97,42 @@ export async function createOrtRuntime(
     if (!s) throw new OnnxModelError(`${engine}: ${what} needs the ${role}.onnx model, which was not loaded`);
     return s;
   };
-  const runDensity = async (x: Tensor, what: string) => {
-    const session = need(density, what, 'log_prob');
-    const n = checkInput(`${what}: x`, x, event);
-    const out = await session.run({ [ONNX_NAMES.x]: new ort.Tensor('float32', toFloat32(x), [n, ...event]) });
+  // A conditional flow's models take a second input `context` [N, K] (its shape is in the spec metadata).
+  const contextShape = (models.log_prob ?? models.sample)!.info.spec.context;
+  const feeds = (name: string, t: Tensor, n: number, context: Tensor | undefined, what: string) => {
+    const c = checkContext(what, context, contextShape, n);
+    const out: Record<string, OrtTensor> = { [name]: new ort.Tensor('float32', toFloat32(t), [n, ...event]) };
+    if (c) out[ONNX_NAMES.context] = new ort.Tensor('float32', toFloat32(c), [n, contextShape![0]!]);
     return out;
   };
-  const decode = async (z: Tensor, what = 'decode') => {
+  const runDensity = async (x: Tensor, what: string, context?: Tensor) => {
+    const session = need(density, what, 'log_prob');
+    const n = checkInput(`${what}: x`, x, event);
+    const out = await session.run(feeds(ONNX_NAMES.x, x, n, context, what));
+    return out;
+  };
+  const decode = async (z: Tensor, what = 'decode', context?: Tensor) => {
     const session = need(sampler, what, 'sample');
     const n = checkInput(`${what}: z`, z, event);
-    const out = await session.run({ [ONNX_NAMES.z]: new ort.Tensor('float32', toFloat32(z), [n, ...event]) });
+    const out = await session.run(feeds(ONNX_NAMES.z, z, n, context, what));
     return { data: out[ONNX_NAMES.x]!.data as Float32Array, shape: [n, ...event] };
   };
   return {
     engine,
     event,
     models: Object.fromEntries(Object.entries(models).map(([k, m]) => [k, m.info])),
-    async logProb(x) {
-      const out = await runDensity(x, 'logProb');
+    async logProb(x, options) {
+      const out = await runDensity(x, 'logProb', options?.context);
       return out[ONNX_NAMES.logProb]!.data as Float32Array;
     },
-    async encode(x) {
-      const out = await runDensity(x, 'encode');
+    async encode(x, options) {
+      const out = await runDensity(x, 'encode', options?.context);
       return { z: { data: out[ONNX_NAMES.z]!.data as Float32Array, shape: [...out[ONNX_NAMES.z]!.dims] }, logDet: out[ONNX_NAMES.logDet]!.data as Float32Array };
     },
-    decode: (z) => decode(z),
+    decode: (z, options) => decode(z, 'decode', options?.context),
     async sample(options: SampleOptions) {
       // Noise comes from core's generator, so every engine draws the same z for a seed.
-      return decode(sampleNoise(options, event), 'sample');
+      return decode(sampleNoise(options, event), 'sample', options.context);
     },
     async dispose() {
       await density?.release();

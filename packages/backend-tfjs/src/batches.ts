@@ -4,6 +4,8 @@ import { Rng, dequantize, formatShape, sizeOf } from '@bijective/core';
 export interface TrainData {
   data: Float32Array | Float64Array | Uint8Array;
   shape: number[];
+  /** Conditional flows: the context of each example, `[M, K]` row-major. */
+  context?: { data: Float32Array | Float64Array; shape: [number, number] };
 }
 
 /** A 32-bit seed for stream `stream`, index `index` of the run seeded by `seed`. */
@@ -32,6 +34,14 @@ export function checkTrainData(what: string, data: TrainData, event: readonly nu
     if (bad) {
       const expected = bins === undefined ? 'finite values' : `integers in 0..${bins - 1} (dequantize is on)`;
       throw new RangeError(`${what}: value ${i} (example ${Math.floor(i / sizeOf(event))}) is ${v}; expected ${expected}`);
+    }
+  }
+  const c = data.context;
+  if (c) {
+    const k = c.shape[1];
+    if (c.shape.length !== 2 || c.shape[0] !== m || c.data.length !== m! * k) throw new RangeError(`${what}: context of shape ${formatShape(c.shape)} (${c.data.length} values), expected [${m}, K] for the ${m} examples`);
+    for (let i = 0; i < c.data.length; i++) {
+      if (!Number.isFinite(c.data[i])) throw new RangeError(`${what}: context value ${i} (example ${Math.floor(i / k)}) is ${c.data[i]}; expected finite values`);
     }
   }
   return m!;
@@ -69,16 +79,37 @@ export class Batcher {
     return Math.floor(step / this.batchesPerEpoch);
   }
 
-  /** The batch of step `step` as float32 `[size * dim]`. */
-  batch(step: number, size = this.size): Float32Array {
+  /** The examples of step `step`. */
+  rowsOf(step: number, size = this.size): number[] {
     const e = this.epochOf(step);
     if (e !== this.epoch) {
       this.order = new Rng(streamSeed(this.seed, ORDER, e)).permutation(this.count);
       this.epoch = e;
     }
     const first = (step % this.batchesPerEpoch) * this.size;
-    const rows = Array.from({ length: Math.min(size, this.count) }, (_, i) => this.order[(first + i) % this.count]!);
-    return this.rows(rows, streamSeed(this.seed, NOISE, step));
+    return Array.from({ length: Math.min(size, this.count) }, (_, i) => this.order[(first + i) % this.count]!);
+  }
+
+  /** The batch of step `step` as float32 `[size * dim]`. */
+  batch(step: number, size = this.size): Float32Array {
+    return this.rows(this.rowsOf(step, size), streamSeed(this.seed, NOISE, step));
+  }
+
+  /** Conditional flows: the context `[size * K]` of the batch of step `step` (the same examples). */
+  batchContext(step: number, size = this.size): Float32Array | undefined {
+    return this.data.context ? this.contextRows(this.rowsOf(step, size)) : undefined;
+  }
+
+  /** The context rows `rows` (undefined without a context). */
+  contextRows(rows: readonly number[]): Float32Array | undefined {
+    const c = this.data.context;
+    if (!c) return undefined;
+    const k = c.shape[1];
+    const out = new Float32Array(rows.length * k);
+    rows.forEach((r, i) => {
+      for (let j = 0; j < k; j++) out[i * k + j] = c.data[r * k + j]!;
+    });
+    return out;
   }
 
   /** Examples `rows` (dequantised with noise from `noiseSeed` when dequantising). */

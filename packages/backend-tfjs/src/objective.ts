@@ -1,8 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DENSITY_OUTPUTS, traceFlow, type Flow } from '@bijective/core';
+import { CONTEXT_INPUT, DENSITY_OUTPUTS, traceFlow, type Flow } from '@bijective/core';
 import { registerGradients } from './gradients.js';
 import type { ParamSet } from './params.js';
 import { GraphProgram } from './program.js';
+
+/** The density graph's inputs: `x`, and a conditional flow's `context`. */
+export function feeds(x: tf.Tensor, context: tf.Tensor | undefined): Record<string, tf.Tensor> {
+  return context ? { x, [CONTEXT_INPUT]: context } : { x };
+}
 
 export interface LossAndGrads {
   /** −mean log p(x) over the batch, in nats per example. */
@@ -31,12 +36,12 @@ export class DensityObjective {
     if (this.names.size === 0) throw new Error('DensityObjective: the parameter set holds no variables (make it with { variables: true })');
   }
 
-  /** Loss and gradients on the batch `x` `[N, ...event]` (tensors the caller disposes). */
-  async lossAndGrads(x: tf.Tensor): Promise<LossAndGrads> {
+  /** Loss and gradients on the batch `x` `[N, ...event]` (with its `context` `[N, K]` for a conditional flow; tensors the caller disposes). */
+  async lossAndGrads(x: tf.Tensor, context?: tf.Tensor): Promise<LossAndGrads> {
     const prepared = await this.program.prepare(this.params.tensors);
     const vars = Object.values(this.params.variables);
     const { value, grads } = tf.variableGrads(() => {
-      const logProb = this.program.run({ x }, this.params.tensors, prepared)[DENSITY_OUTPUTS.logProb]!;
+      const logProb = this.program.run(feeds(x, context), this.params.tensors, prepared)[DENSITY_OUTPUTS.logProb]!;
       return tf.neg(tf.mean(logProb)) as tf.Scalar;
     }, vars);
     const byParam: Record<string, tf.Tensor> = {};
@@ -48,9 +53,9 @@ export class DensityObjective {
   }
 
   /** −mean log p(x) without gradients. */
-  async loss(x: tf.Tensor): Promise<number> {
+  async loss(x: tf.Tensor, context?: tf.Tensor): Promise<number> {
     const prepared = await this.program.prepare(this.params.tensors);
-    const loss = tf.tidy(() => tf.neg(tf.mean(this.program.run({ x }, this.params.tensors, prepared, { release: true })[DENSITY_OUTPUTS.logProb]!)));
+    const loss = tf.tidy(() => tf.neg(tf.mean(this.program.run(feeds(x, context), this.params.tensors, prepared, { release: true })[DENSITY_OUTPUTS.logProb]!)));
     const v = (await loss.data())[0]!;
     loss.dispose();
     return v;

@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   DENSITY_OUTPUTS,
   SAMPLE_OUTPUTS,
+  CONTEXT_INPUT,
+  checkContext,
   checkInput,
   sampleNoise,
   traceFlow,
@@ -58,7 +60,7 @@ export async function tfjsRuntime(flow: Flow, options: TfjsRuntimeOptions = {}):
   };
 
   /** Runs one graph on one input and reads the named outputs back. */
-  const run = async (direction: 'density' | 'sample', input: string, t: Tensor, outputs: readonly string[]) => {
+  const run = async (direction: 'density' | 'sample', input: string, t: Tensor, outputs: readonly string[], context?: Tensor) => {
     if (disposed) throw new Error(`${engine.name} runtime: used after dispose()`);
     await engine.activate();
     params.refresh();
@@ -66,7 +68,9 @@ export async function tfjsRuntime(flow: Flow, options: TfjsRuntimeOptions = {}):
     const prepared = await prog.prepare(params.tensors);
     const outs = tf.tidy(() => {
       const x = tf.tensor(toFloat32(t.data), t.shape, 'float32');
-      const all = prog.run({ [input]: x }, params.tensors, prepared, { release: true });
+      const feeds: Record<string, tf.Tensor> = { [input]: x };
+      if (context) feeds[CONTEXT_INPUT] = tf.tensor(toFloat32(context.data), context.shape, 'float32');
+      const all = prog.run(feeds, params.tensors, prepared, { release: true });
       const picked: Record<string, tf.Tensor> = {};
       for (const o of outputs) picked[o] = all[o]!;
       return picked;
@@ -80,26 +84,28 @@ export async function tfjsRuntime(flow: Flow, options: TfjsRuntimeOptions = {}):
     }
   };
 
-  const decode = async (z: Tensor): Promise<Tensor> => {
-    checkInput('decode: z', z, event);
-    const out = await run('sample', 'z', z, [SAMPLE_OUTPUTS.x]);
+  /** Checks `t` and a conditional flow's context (made `[N, K]`). */
+  const checked = (what: string, name: string, t: Tensor, context: Tensor | undefined) => checkContext(what, context, flow.spec.context, checkInput(`${what}: ${name}`, t, event));
+  const decode = async (z: Tensor, context: Tensor | undefined, what = 'decode'): Promise<Tensor> => {
+    const c = checked(what, 'z', z, context);
+    const out = await run('sample', 'z', z, [SAMPLE_OUTPUTS.x], c);
     return out[SAMPLE_OUTPUTS.x]!;
   };
 
   return {
     engine: engine.name,
-    async logProb(x) {
-      checkInput('logProb: x', x, event);
-      return (await run('density', 'x', x, [DENSITY_OUTPUTS.logProb]))[DENSITY_OUTPUTS.logProb]!.data;
+    async logProb(x, options) {
+      const c = checked('logProb', 'x', x, options?.context);
+      return (await run('density', 'x', x, [DENSITY_OUTPUTS.logProb], c))[DENSITY_OUTPUTS.logProb]!.data;
     },
-    async encode(x) {
-      checkInput('encode: x', x, event);
-      const out = await run('density', 'x', x, [DENSITY_OUTPUTS.z, DENSITY_OUTPUTS.logDet]);
+    async encode(x, options) {
+      const c = checked('encode', 'x', x, options?.context);
+      const out = await run('density', 'x', x, [DENSITY_OUTPUTS.z, DENSITY_OUTPUTS.logDet], c);
       return { z: out[DENSITY_OUTPUTS.z]!, logDet: out[DENSITY_OUTPUTS.logDet]!.data };
     },
-    decode,
+    decode: (z, options) => decode(z, options?.context),
     async sample(o) {
-      return decode(sampleNoise(o, event));
+      return decode(sampleNoise(o, event), o.context, 'sample');
     },
     async dispose() {
       if (disposed) return;

@@ -3,7 +3,7 @@ import { INIT_PREFIX, applyInitOutputs, bitsPerDim, natsPerDim, traceFlow, type 
 import { Adam, type AdamState } from './adam.js';
 import { Batcher, checkTrainData, streamSeed, type TrainData } from './batches.js';
 import { defaultCheckpointIO, type TensorMap } from './checkpoint-io.js';
-import { DensityObjective } from './objective.js';
+import { DensityObjective, feeds } from './objective.js';
 import { ParamSet } from './params.js';
 import { GraphProgram } from './program.js';
 import { startEngine } from './runtime.js';
@@ -50,6 +50,10 @@ export async function train(flow: Flow, data: TrainData, options: TrainOptions =
   const bins = options.dequantize ? (options.dequantize.bins ?? 256) : undefined;
   const metricBins = options.bins ?? bins ?? 256;
   checkTrainData('train: data', data, event, bins);
+  const k = flow.spec.context?.[0];
+  if (k !== undefined && data.context?.shape[1] !== k) throw new RangeError(`train: the flow is conditional on a context of [${k}]; data.context must be [M, ${k}], got ${data.context ? `[${data.context.shape.join(', ')}]` : 'none'}`);
+  if (k === undefined && data.context) throw new RangeError('train: data has a context, but the flow is not conditional (its spec has no context)');
+  if (k !== undefined && options.validation && options.validation.context?.shape[1] !== k) throw new RangeError(`train: validation.context must be [M, ${k}] for this conditional flow`);
   if (options.validation) checkTrainData('train: validation', options.validation, event, bins);
   const metricOf = (loss: number): Metric =>
     image ? { name: 'bitsPerDim', value: bitsPerDim(loss, flow.dim, { bins: metricBins }) } : { name: 'natsPerDim', value: natsPerDim(loss, flow.dim) };
@@ -125,8 +129,10 @@ export async function train(flow: Flow, data: TrainData, options: TrainOptions =
       for (let start = 0; start < vb.count; start += vb.size) {
         const rows = Array.from({ length: Math.min(vb.size, vb.count - start) }, (_, i) => start + i);
         const x = tf.tensor(vb.rows(rows, streamSeed(state.seed, VALIDATION_NOISE, start)), [rows.length, ...event]);
-        total += (await obj.loss(x)) * rows.length;
+        const c = k === undefined ? undefined : tf.tensor(vb.contextRows(rows)!, [rows.length, k]);
+        total += (await obj.loss(x, c)) * rows.length;
         x.dispose();
+        c?.dispose();
       }
       const loss = total / vb.count;
       return { loss, metric: Number.isFinite(loss) ? metricOf(loss) : undefined };
@@ -173,8 +179,10 @@ export async function train(flow: Flow, data: TrainData, options: TrainOptions =
       const lr = learningRate(schedule, step) * state.lrScale;
       const t0 = performance.now();
       const x = tf.tensor(batcher.batch(step), [batcher.size, ...event]);
-      const { loss, grads } = await obj.lossAndGrads(x);
+      const c = k === undefined ? undefined : tf.tensor(batcher.batchContext(step)!, [batcher.size, k]);
+      const { loss, grads } = await obj.lossAndGrads(x, c);
       x.dispose();
+      c?.dispose();
       const flat = opt.flatten(grads);
       tf.dispose(Object.values(grads));
       const both = tf.tidy(() => tf.stack([loss, tf.norm(flat)]));
@@ -283,8 +291,10 @@ async function dataInit(flow: Flow, params: ParamSet, batcher: Batcher, size: nu
   try {
     const prepared = await program.prepare(params.tensors);
     const outs = tf.tidy(() => {
-      const x = tf.tensor(batcher.batch(0, size), [Math.min(size, batcher.count), ...batcher.event]);
-      const all = program.run({ x }, params.tensors, prepared, { release: true });
+      const n = Math.min(size, batcher.count);
+      const x = tf.tensor(batcher.batch(0, size), [n, ...batcher.event]);
+      const c = batcher.batchContext(0, size);
+      const all = program.run(feeds(x, c && tf.tensor(c, [n, c.length / n])), params.tensors, prepared, { release: true });
       return Object.fromEntries(keys.map((k) => [k, all[k]!]));
     });
     const values: Record<string, { data: Float32Array }> = {};

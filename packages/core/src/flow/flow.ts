@@ -2,7 +2,8 @@ import { Rng } from '../random.js';
 import { formatShape, sizeOf } from '../tensor.js';
 import type { LayerDef, ParamDecl } from '../layers/layer.js';
 import { layerRegistry } from '../layers/registry.js';
-import { SpecError, intArray, num, object, type Obj } from './fields.js';
+import { conditionalBaseParams, type BaseKind } from './context.js';
+import { SpecError, intArray, num, object, oneOf, type Obj } from './fields.js';
 
 export const FLOW_SPEC_VERSION = 1;
 
@@ -19,6 +20,10 @@ export interface FlowSpec {
   event: number[];
   layers: LayerSpec[];
   name?: string;
+  /** A conditional flow p(x | c): the shape `[K]` of the context c (see `flow/context.ts`). */
+  context?: number[];
+  /** With `context`: `'conditionalGaussian'` learns the base N(μ(c), σ(c)²); default `'normal'`. */
+  base?: BaseKind;
 }
 
 /** A named float32 parameter. */
@@ -34,6 +39,8 @@ export interface ResolvedLayer {
   readonly outShape: number[];
   /** Parameter-name prefix: `layers.<i>`. */
   readonly prefix: string;
+  /** The flow's context size K (0: unconditional); the layer's networks read the context when > 0. */
+  readonly contextDim: number;
 }
 
 export interface Flow {
@@ -45,6 +52,8 @@ export interface Flow {
   readonly paramDecls: Readonly<Record<string, ParamDecl>>;
   /** Event size D (number of values per example). */
   readonly dim: number;
+  /** Context size K of a conditional flow; 0 for an unconditional one. */
+  readonly contextDim: number;
 }
 
 function parseLayers(raw: unknown): { spec: FlowSpec; layers: ResolvedLayer[] } {
@@ -55,8 +64,13 @@ function parseLayers(raw: unknown): { spec: FlowSpec; layers: ResolvedLayer[] } 
   if (event.length !== 1 && event.length !== 3) throw new SpecError('spec.event', `expected [D] or [C, H, W], got ${formatShape(event)}`);
   if (!Array.isArray(o.layers) || o.layers.length === 0) throw new SpecError('spec.layers', 'expected a non-empty array of layer specs');
   for (const k of Object.keys(o)) {
-    if (!['version', 'event', 'layers', 'name'].includes(k)) throw new SpecError(`spec.${k}`, 'unknown field; expected version, event, layers, name');
+    if (!['version', 'event', 'layers', 'name', 'context', 'base'].includes(k)) throw new SpecError(`spec.${k}`, 'unknown field; expected version, event, layers, name, context, base');
   }
+  const context = o.context === undefined ? undefined : intArray(o, 'context', 'spec', { min: 1, minLength: 1 });
+  if (context && context.length !== 1) throw new SpecError('spec.context', `expected [K], a vector of K context values per example, got ${formatShape(context)}`);
+  const base = oneOf(o, 'base', 'spec', ['normal', 'conditionalGaussian'] as const, 'normal');
+  if (base === 'conditionalGaussian' && !context) throw new SpecError('spec.base', "a 'conditionalGaussian' base needs a context: add 'context': [K]");
+  const contextDim = context?.[0] ?? 0;
   if (o.name !== undefined && typeof o.name !== 'string') throw new SpecError('spec.name', 'expected a string');
   const layers: ResolvedLayer[] = [];
   let shape = event;
@@ -69,10 +83,17 @@ function parseLayers(raw: unknown): { spec: FlowSpec; layers: ResolvedLayer[] } 
     }
     const spec = def.parse(lo, path, shape) as LayerSpec;
     const outShape = def.outShape(spec, shape);
-    layers.push({ def: def as LayerDef, spec, inShape: shape, outShape, prefix: `layers.${i}` });
+    layers.push({ def: def as LayerDef, spec, inShape: shape, outShape, prefix: `layers.${i}`, contextDim });
     shape = outShape;
   });
-  const spec: FlowSpec = { version, event, layers: layers.map((l) => l.spec), ...(o.name !== undefined ? { name: o.name as string } : {}) };
+  const spec: FlowSpec = {
+    version,
+    event,
+    layers: layers.map((l) => l.spec),
+    ...(o.name !== undefined ? { name: o.name as string } : {}),
+    ...(context ? { context } : {}),
+    ...(o.base !== undefined ? { base } : {}),
+  };
   return { spec, layers };
 }
 
@@ -83,13 +104,14 @@ function hashSeed(seed: number, name: string): number {
   return h;
 }
 
-function collectDecls(layers: readonly ResolvedLayer[]): Record<string, ParamDecl> {
+function collectDecls(spec: FlowSpec, layers: readonly ResolvedLayer[]): Record<string, ParamDecl> {
   const decls: Record<string, ParamDecl> = {};
   for (const l of layers) {
-    for (const [local, d] of Object.entries(l.def.params(l.spec, l.inShape))) {
+    for (const [local, d] of Object.entries(l.def.params(l.spec, l.inShape, { context: l.contextDim }))) {
       decls[`${l.prefix}.${local}`] = d.seedKey === undefined ? d : { ...d, seedKey: `${l.prefix}.${d.seedKey}` };
     }
   }
+  if (spec.base === 'conditionalGaussian') Object.assign(decls, conditionalBaseParams(spec.context![0]!, sizeOf(spec.event)));
   return decls;
 }
 
@@ -100,20 +122,20 @@ function collectDecls(layers: readonly ResolvedLayer[]): Record<string, ParamDec
 export function createFlow(spec: FlowSpec | Record<string, unknown>, options: { seed?: number } = {}): Flow {
   const seed = options.seed ?? 0;
   const parsed = parseLayers(spec);
-  const paramDecls = collectDecls(parsed.layers);
+  const paramDecls = collectDecls(parsed.spec, parsed.layers);
   const params: Record<string, ParamTensor> = {};
   for (const [name, d] of Object.entries(paramDecls)) {
     const values = d.init(new Rng(hashSeed(seed, d.seedKey ?? name)));
     if (values.length !== sizeOf(d.shape)) throw new Error(`init of ${name} gave ${values.length} values for shape ${formatShape(d.shape)}`);
     params[name] = { data: Float32Array.from(values), shape: [...d.shape] };
   }
-  return { spec: parsed.spec, layers: parsed.layers, params, paramDecls, dim: sizeOf(parsed.spec.event) };
+  return { spec: parsed.spec, layers: parsed.layers, params, paramDecls, dim: sizeOf(parsed.spec.event), contextDim: parsed.spec.context?.[0] ?? 0 };
 }
 
 /** Rebuilds a flow from a spec and saved parameters; every declared parameter must be present with its shape. */
 export function flowFromParams(spec: FlowSpec | Record<string, unknown>, params: Record<string, ParamTensor>): Flow {
   const parsed = parseLayers(spec);
-  const paramDecls = collectDecls(parsed.layers);
+  const paramDecls = collectDecls(parsed.spec, parsed.layers);
   const out: Record<string, ParamTensor> = {};
   for (const [name, d] of Object.entries(paramDecls)) {
     const p = params[name];
@@ -125,7 +147,7 @@ export function flowFromParams(spec: FlowSpec | Record<string, unknown>, params:
   }
   const extra = Object.keys(params).filter((k) => !(k in paramDecls));
   if (extra.length) throw new Error(`parameters not declared by the spec: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', ...' : ''}`);
-  return { spec: parsed.spec, layers: parsed.layers, params: out, paramDecls, dim: sizeOf(parsed.spec.event) };
+  return { spec: parsed.spec, layers: parsed.layers, params: out, paramDecls, dim: sizeOf(parsed.spec.event), contextDim: parsed.spec.context?.[0] ?? 0 };
 }
 
 /** A deep copy with independent parameter arrays. */

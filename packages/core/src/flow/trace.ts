@@ -2,6 +2,7 @@ import { GraphBuilder, type Graph, type Value } from '../graph/graph.js';
 import { addMaybe, flatten, standardNormalLogProb, sumPerExample } from '../graph/ops.js';
 import type { LayerContext } from '../layers/layer.js';
 import { formatShape, sizeOf } from '../tensor.js';
+import { BASE_PREFIX, CONTEXT_INPUT, conditionalBase } from './context.js';
 import type { Flow } from './flow.js';
 
 export type Direction = 'density' | 'sample';
@@ -41,6 +42,7 @@ class Context implements LayerContext {
     readonly dataInit: boolean,
     private readonly latent: { emitted: Value[]; pending: Value[] },
     private readonly inits: Map<string, Value>,
+    readonly context: Value | null,
   ) {}
 
   private full(local: string): string {
@@ -59,7 +61,7 @@ class Context implements LayerContext {
   }
 
   child(sub: string): LayerContext {
-    return new Context(this.g, this.flow, `${this.prefix}.${sub}`, this.dataInit, this.latent, this.inits);
+    return new Context(this.g, this.flow, `${this.prefix}.${sub}`, this.dataInit, this.latent, this.inits, this.context);
   }
 
   setInit(local: string, v: Value): void {
@@ -96,6 +98,9 @@ function perExample(g: GraphBuilder, logDet: Value | null, flat: Value): Value {
  * - `density`: input `x` `[N, ...event]` → outputs `logProb` `[N]` (nats), `z` `[N, ...event]`, `logDet` `[N]`.
  * - `sample`: input `z` `[N, ...event]` → outputs `x` `[N, ...event]` and `logDet` `[N]`
  *   (log|det ∂z/∂x| at the produced x, so `logProb(x) = log N(z) + logDet`).
+ * A conditional flow (`spec.context` `[K]`) has a second input `context` `[N, K]` in both
+ * directions; a `conditionalGaussian` base is the last map of the density direction (see
+ * `flow/context.ts`), so `z` is standard normal in either case.
  */
 export function traceFlow(flow: Flow, direction: Direction, options: TraceOptions = {}): Graph {
   const g = new GraphBuilder();
@@ -103,27 +108,42 @@ export function traceFlow(flow: Flow, direction: Direction, options: TraceOption
   const inits = new Map<string, Value>();
   const dataInit = options.dataInit ?? false;
   const pieces = latentPieces(flow);
+  // The context input follows x (or z), so graph (and ONNX) inputs read x, context.
+  const first = g.input(direction === 'density' ? 'x' : 'z', ['N', ...event]);
+  const k = flow.spec.context?.[0];
+  const context = k === undefined ? null : g.input(CONTEXT_INPUT, ['N', k]);
+  const layerContext = (prefix: string, init: boolean, latent: { emitted: Value[]; pending: Value[] }) => new Context(g, flow, prefix, init, latent, inits, context);
+  const baseParam = (name: string) => g.param(`${BASE_PREFIX}.${name}`, flow.paramDecls[`${BASE_PREFIX}.${name}`]!.shape);
+  const base = flow.spec.base === 'conditionalGaussian' ? conditionalBase(g, baseParam('weight'), baseParam('bias'), context!, flow.dim) : null;
   if (direction === 'density') {
     const latent = { emitted: [] as Value[], pending: [] as Value[] };
-    let h = g.input('x', ['N', ...event]);
+    let h = first;
     let logDet: Value | null = null;
     for (const l of flow.layers) {
-      const step = l.def.forward(new Context(g, flow, l.prefix, dataInit, latent, inits), l.spec, h, l.inShape);
+      const step = l.def.forward(layerContext(l.prefix, dataInit, latent), l.spec, h, l.inShape);
       h = step.out;
       logDet = addMaybe(g, logDet, step.logDet);
     }
     const all = [...latent.emitted, h];
     if (all.length !== pieces.length) throw new Error(`flow emitted ${all.length} latent pieces, its layout has ${pieces.length}`);
-    const flat = all.length === 1 ? flatten(g, h) : g.concat(all.map((v) => flatten(g, v)), 1);
+    let flat = all.length === 1 ? flatten(g, h) : g.concat(all.map((v) => flatten(g, v)), 1);
+    if (base) {
+      flat = g.mul(g.sub(flat, base.mean), g.exp(g.neg(base.logStd)));
+      logDet = addMaybe(g, logDet, g.neg(sumPerExample(g, base.logStd)));
+    }
     const z = event.length === 1 ? flat : g.reshape(flat, ['N', ...event]);
-    const base = standardNormalLogProb(g, flat);
+    const baseLogProb = standardNormalLogProb(g, flat);
     const ld = perExample(g, logDet, flat);
-    g.output(DENSITY_OUTPUTS.logProb, g.add(base, ld));
+    g.output(DENSITY_OUTPUTS.logProb, g.add(baseLogProb, ld));
     g.output(DENSITY_OUTPUTS.z, z);
     g.output(DENSITY_OUTPUTS.logDet, ld);
   } else {
-    const z = g.input('z', ['N', ...event]);
-    const flat = flatten(g, z);
+    let flat = flatten(g, first);
+    let logDet: Value | null = null;
+    if (base) {
+      flat = g.add(g.mul(flat, g.exp(base.logStd)), base.mean);
+      logDet = g.neg(sumPerExample(g, base.logStd));
+    }
     const values: Value[] = [];
     let at = 0;
     for (const p of pieces) {
@@ -134,9 +154,8 @@ export function traceFlow(flow: Flow, direction: Direction, options: TraceOption
     }
     const latent = { emitted: [] as Value[], pending: values.slice(0, -1) };
     let h = values[values.length - 1]!;
-    let logDet: Value | null = null;
     for (const l of [...flow.layers].reverse()) {
-      const step = l.def.inverse(new Context(g, flow, l.prefix, false, latent, inits), l.spec, h, l.inShape);
+      const step = l.def.inverse(layerContext(l.prefix, false, latent), l.spec, h, l.inShape);
       h = step.out;
       logDet = addMaybe(g, logDet, step.logDet);
     }

@@ -99,9 +99,9 @@ export const affineCoupling = defineLayer<AffineCouplingSpec>({
     return { type: 'affineCoupling', mask, parity, conditioner: parseConditioner(o.conditioner, `${path}.conditioner`, inShape), scale, ...(floor !== undefined ? { scaleFloor: floor } : {}) };
   },
   outShape: (_, s) => [...s],
-  params(spec, inShape) {
+  params(spec, inShape, env) {
     const p = partition(spec.mask, spec.parity, inShape);
-    const decls: Record<string, ParamDecl> = prefixed('conditioner', conditionerParams(spec.conditioner, p.condShape, conditionerOut(p)));
+    const decls: Record<string, ParamDecl> = prefixed('conditioner', conditionerParams(spec.conditioner, p.condShape, conditionerOut(p), env?.context));
     if (spec.scale === 'tanhExp') {
       const c = p.transShape[0]!;
       decls.scaleFactor = { shape: [c], init: () => new Float64Array(c).fill(1) };

@@ -52,8 +52,8 @@ interface Affine {
   logScale: Value;
 }
 
-function conditioner<T extends 'maf' | 'iaf'>(g: GraphBuilder, spec: AutoregressiveSpec<T>, weights: readonly Value[], v: Value): Affine {
-  const { shift, rawLogScale } = applyMade(g, spec, weights, v);
+function conditioner<T extends 'maf' | 'iaf'>(g: GraphBuilder, spec: AutoregressiveSpec<T>, weights: readonly Value[], v: Value, contextTerm: Value | null): Affine {
+  const { shift, rawLogScale } = applyMade(g, spec, weights, v, contextTerm);
   return { shift, logScale: softClampLogScale(g, rawLogScale, spec.logScaleClamp) };
 }
 
@@ -64,10 +64,15 @@ const toData = (g: GraphBuilder, z: Value, a: Affine) => g.add(g.mul(z, g.exp(a.
 /** log|det ∂z/∂x| = −Σ α, per example. */
 const logDetOf = (g: GraphBuilder, a: Affine) => g.neg(g.sum(a.logScale, [1]));
 
+/** A conditional flow's `c V` `[N, H_1]`, the context's term in the MADE's first layer (computed once, outside any loop). */
+function contextTerm(ctx: LayerContext): Value | null {
+  return ctx.context === null ? null : ctx.g.matmul(ctx.context, ctx.child('made').param('wContext'));
+}
+
 /** One pass: the conditioner reads `v` (the input of this direction). */
 function parallel<T extends 'maf' | 'iaf'>(ctx: LayerContext, spec: AutoregressiveSpec<T>, v: Value, map: typeof toData): Step {
   const g = ctx.g;
-  const a = conditioner(g, spec, maskedWeights(ctx.child('made'), spec, v.shape[1] as number), v);
+  const a = conditioner(g, spec, maskedWeights(ctx.child('made'), spec, v.shape[1] as number), v, contextTerm(ctx));
   return { out: map(g, v, a), logDet: logDetOf(g, a) };
 }
 
@@ -76,11 +81,17 @@ function sequential<T extends 'maf' | 'iaf'>(ctx: LayerContext, spec: Autoregres
   const g = ctx.g;
   const d = given.shape[1] as number;
   const weights = maskedWeights(ctx.child('made'), spec, d);
+  const cTerm = contextTerm(ctx);
   let u = g.mul(given, g.scalar(0));
   if (d > 1) {
-    u = g.loop(d - 1, u, [given, ...weights], (b, state, [inGiven, ...inWeights]) => map(b, inGiven!, conditioner(b, spec, inWeights, state)));
+    const invariants = cTerm === null ? [given, ...weights] : [given, cTerm, ...weights];
+    u = g.loop(d - 1, u, invariants, (b, state, inputs) => {
+      const [inGiven, ...rest] = inputs;
+      const inTerm = cTerm === null ? null : rest.shift()!;
+      return map(b, inGiven!, conditioner(b, spec, rest, state, inTerm));
+    });
   }
-  const a = conditioner(g, spec, weights, u);
+  const a = conditioner(g, spec, weights, u, cTerm);
   return { out: map(g, given, a), logDet: logDetOf(g, a) };
 }
 
@@ -96,7 +107,7 @@ function autoregressive<T extends 'maf' | 'iaf'>(type: T): LayerDef<Autoregressi
       return { type, ...made, logScaleClamp: num(o, 'logScaleClamp', path, { minExclusive: 0, default: 5 }) };
     },
     outShape: (_, s) => [...s],
-    params: (spec, inShape) => prefixed('made', madeParams(spec, inShape[0]!)),
+    params: (spec, inShape, env) => prefixed('made', madeParams(spec, inShape[0]!, env?.context)),
     // MAF reads x in the density direction (parallel); IAF must solve for z (sequential).
     forward: (ctx, spec, x) => (type === 'maf' ? parallel(ctx, spec, x, toLatent) : sequential(ctx, spec, x, toLatent)),
     // MAF must solve for x (sequential); IAF reads z in the sampling direction (parallel).

@@ -1,5 +1,6 @@
 import type { GraphBuilder, Value } from '../graph/graph.js';
 import { flatten } from '../graph/ops.js';
+import { withContext } from '../flow/context.js';
 import { SpecError, intArray, num, object, oneOf, onlyKeys, type Obj } from '../flow/fields.js';
 import type { Rng } from '../random.js';
 import { sizeOf } from '../tensor.js';
@@ -15,6 +16,10 @@ import type { LayerContext, ParamDecl } from './layer.js';
  * - `cnn` (Glow, Kingma & Dhariwal 2018, https://arxiv.org/abs/1807.03039): 3×3 conv → ReLU →
  *   1×1 conv → ReLU → zero-initialised 3×3 conv whose output is scaled by `exp(3·logs)`.
  *   `{ "type": "cnn", "hidden": 64 }`
+ *
+ * In a conditional flow both also read the context c `[N, K]`, concatenated to their input
+ * (the MLP's first layer takes `[a, c]`, the CNN's first conv K more channels holding c
+ * broadcast over the pixels; see `flow/context.ts`).
  */
 export type ConditionerSpec =
   | { type: 'mlp'; hidden: number[]; activation: 'relu' | 'tanh' }
@@ -35,10 +40,11 @@ export function parseConditioner(raw: unknown, path: string, inShape: readonly n
 const zeros = (n: number) => () => new Float64Array(n);
 const normal = (n: number, std: number) => (rng: Rng) => rng.normals(n, std);
 
-export function conditionerParams(spec: ConditionerSpec, inShape: readonly number[], outShape: readonly number[]): Record<string, ParamDecl> {
+/** Parameters of a conditioner from `inShape` to `outShape`; `contextDim` K widens its first layer. */
+export function conditionerParams(spec: ConditionerSpec, inShape: readonly number[], outShape: readonly number[], contextDim = 0): Record<string, ParamDecl> {
   const p: Record<string, ParamDecl> = {};
   if (spec.type === 'mlp') {
-    const sizes = [sizeOf(inShape), ...spec.hidden];
+    const sizes = [sizeOf(inShape) + contextDim, ...spec.hidden];
     spec.hidden.forEach((h, i) => {
       const fanIn = sizes[i]!;
       p[`w${i}`] = { shape: [fanIn, h], init: normal(fanIn * h, Math.sqrt((spec.activation === 'relu' ? 2 : 1) / fanIn)) };
@@ -50,7 +56,7 @@ export function conditionerParams(spec: ConditionerSpec, inShape: readonly numbe
     p.bOut = { shape: [out], init: zeros(out) };
     return p;
   }
-  const cin = inShape[0]!;
+  const cin = inShape[0]! + contextDim;
   const cout = outShape[0]!;
   const h = spec.hidden;
   p.w0 = { shape: [h, cin, 3, 3], init: normal(h * cin * 9, Math.sqrt(2 / (cin * 9))) };
@@ -71,7 +77,7 @@ function bias(g: GraphBuilder, b: Value, image: boolean): Value {
 export function applyConditioner(ctx: LayerContext, spec: ConditionerSpec, x: Value, outShape: readonly number[]): Value {
   const g = ctx.g;
   if (spec.type === 'mlp') {
-    let h = x.shape.length === 2 ? x : flatten(g, x);
+    let h = withContext(g, x.shape.length === 2 ? x : flatten(g, x), ctx.context);
     spec.hidden.forEach((_, i) => {
       const pre = g.add(g.matmul(h, ctx.param(`w${i}`)), ctx.param(`b${i}`));
       h = spec.activation === 'relu' ? g.relu(pre) : g.tanh(pre);
@@ -79,7 +85,7 @@ export function applyConditioner(ctx: LayerContext, spec: ConditionerSpec, x: Va
     const out = g.add(g.matmul(h, ctx.param('wOut')), ctx.param('bOut'));
     return outShape.length === 1 ? out : g.reshape(out, ['N', ...outShape]);
   }
-  let h = g.relu(g.add(g.conv2d(x, ctx.param('w0'), [1, 1, 1, 1]), bias(g, ctx.param('b0'), true)));
+  let h = g.relu(g.add(g.conv2d(withContext(g, x, ctx.context), ctx.param('w0'), [1, 1, 1, 1]), bias(g, ctx.param('b0'), true)));
   h = g.relu(g.add(g.conv2d(h, ctx.param('w1'), [0, 0, 0, 0]), bias(g, ctx.param('b1'), true)));
   const out = g.add(g.conv2d(h, ctx.param('wOut'), [1, 1, 1, 1]), bias(g, ctx.param('bOut'), true));
   return g.mul(out, bias(g, g.exp(g.mul(ctx.param('logs'), g.scalar(3))), true));

@@ -37,6 +37,14 @@ export interface LayerContext {
   emitLatent(v: Value): void;
   /** Sampling direction: the latent piece this layer factored out, of the given shape (without `N`). */
   takeLatent(shape: readonly number[]): Value;
+  /** A conditional flow's context `[N, K]` (the graph input `context`); null for an unconditional flow. */
+  readonly context: Value | null;
+}
+
+/** What a layer's parameters depend on besides its spec and input shape. */
+export interface LayerEnv {
+  /** The flow's context size K; 0 when the flow is not conditional. */
+  context: number;
 }
 
 /**
@@ -58,7 +66,7 @@ export interface LayerDef<S extends { type: string } = { type: string }> {
   /** Validates a raw spec (fields, and that the layer fits `inShape`); returns it with defaults filled in. */
   parse(raw: Obj, path: string, inShape: readonly number[]): S;
   outShape(spec: S, inShape: readonly number[]): number[];
-  params(spec: S, inShape: readonly number[]): Record<string, ParamDecl>;
+  params(spec: S, inShape: readonly number[], env?: LayerEnv): Record<string, ParamDecl>;
   /** Shapes of the latent pieces `forward` factors out, in order (multi-scale split). */
   latentShapes?(spec: S, inShape: readonly number[]): number[][];
   forward(ctx: LayerContext, spec: S, x: Value, inShape: readonly number[]): Step;

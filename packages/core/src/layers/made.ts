@@ -23,6 +23,10 @@ import type { LayerContext, ParamDecl } from './layer.js';
  * identity. The masks are constants multiplied into the weight parameters in the graph; the
  * product depends on parameters only, so an engine computes it once per call (and a loop over
  * dimensions receives the masked weights as invariants, see {@link maskedWeights}).
+ *
+ * In a conditional flow the context c `[N, K]` enters the first hidden layer unmasked,
+ * `h_1 = act(x (W_1 ⊙ M_1) + c V + b_1)` (`V` = `wContext`, `[K, H_1]`), so every output may
+ * depend on c and the Jacobian in x keeps its triangular structure.
  */
 export type MadeOrder = 'natural' | 'reverse' | 'random';
 
@@ -83,8 +87,14 @@ export function madeMasks(spec: MadeSpec, d: number): { shape: [number, number];
 const zeros = (n: number) => () => new Float64Array(n);
 
 /** Parameters: `w<i>`, `b<i>` per hidden layer, then the heads `wShift`, `bShift`, `wLogScale`, `bLogScale`. */
-export function madeParams(spec: MadeSpec, d: number): Record<string, ParamDecl> {
+export function madeParams(spec: MadeSpec, d: number, contextDim = 0): Record<string, ParamDecl> {
   const p: Record<string, ParamDecl> = {};
+  if (contextDim > 0) {
+    const h = spec.hidden[0];
+    if (h === undefined) throw new Error('a MADE in a conditional flow needs at least one hidden layer (the context enters the first)');
+    const std = Math.sqrt((spec.activation === 'relu' ? 2 : 1) / (d + contextDim));
+    p.wContext = { shape: [contextDim, h], init: (rng: Rng) => rng.normals(contextDim * h, std) };
+  }
   const sizes = [d, ...spec.hidden];
   spec.hidden.forEach((h, i) => {
     const fanIn = sizes[i]!;
@@ -119,10 +129,11 @@ export function maskedWeights(ctx: LayerContext, spec: MadeSpec, d: number): Val
  * Runs the MADE on `x` `[N, D]` with weights from {@link maskedWeights} (values of `g`: the
  * layer's graph, or a loop body's invariants). Returns the shift and the raw log-scale.
  */
-export function applyMade(g: GraphBuilder, spec: MadeSpec, weights: readonly Value[], x: Value): { shift: Value; rawLogScale: Value } {
+export function applyMade(g: GraphBuilder, spec: MadeSpec, weights: readonly Value[], x: Value, contextTerm: Value | null = null): { shift: Value; rawLogScale: Value } {
   let h = x;
   spec.hidden.forEach((_, i) => {
-    const pre = g.add(g.matmul(h, weights[2 * i]!), weights[2 * i + 1]!);
+    let pre = g.add(g.matmul(h, weights[2 * i]!), weights[2 * i + 1]!);
+    if (i === 0 && contextTerm !== null) pre = g.add(pre, contextTerm);
     h = spec.activation === 'relu' ? g.relu(pre) : g.tanh(pre);
   });
   const k = 2 * spec.hidden.length;

@@ -1,3 +1,4 @@
+import { withContext } from '../flow/context.js';
 import type { GraphBuilder, Value } from '../graph/graph.js';
 import { sumPerExample } from '../graph/ops.js';
 import { SpecError, oneOf, onlyKeys, type Obj } from '../flow/fields.js';
@@ -70,10 +71,12 @@ function conditionalPrior(ctx: LayerContext, z1: Value, factored: number): { mea
   const g = ctx.g;
   const w = ctx.param('weight');
   const b = ctx.param('bias');
+  // A conditional flow's prior also reads the context (concatenated, see flow/context.ts).
+  const input = withContext(g, z1, ctx.context);
   const h =
     z1.shape.length === 4
-      ? g.add(g.conv2d(z1, w, [1, 1, 1, 1]), g.reshape(b, [2 * factored, 1, 1]))
-      : g.add(g.matmul(z1, w), b);
+      ? g.add(g.conv2d(input, w, [1, 1, 1, 1]), g.reshape(b, [2 * factored, 1, 1]))
+      : g.add(g.matmul(input, w), b);
   return { mean: g.slice(h, 1, 0, factored), logStd: g.slice(h, 1, factored, 2 * factored) };
 }
 
@@ -92,10 +95,11 @@ export const split = defineLayer<SplitSpec>({
   },
   outShape: (_, s) => [halves(s)[0], ...s.slice(1)],
   latentShapes: (_, s) => [[halves(s)[1], ...s.slice(1)]],
-  params(spec, inShape): Record<string, ParamDecl> {
+  params(spec, inShape, env): Record<string, ParamDecl> {
     if (spec.prior === 'normal') return {};
     const [kept, factored] = halves(inShape);
-    const shape = inShape.length === 3 ? [2 * factored, kept, 3, 3] : [kept, 2 * factored];
+    const k = env?.context ?? 0;
+    const shape = inShape.length === 3 ? [2 * factored, kept + k, 3, 3] : [kept + k, 2 * factored];
     return {
       weight: { shape, init: () => new Float64Array(sizeOf(shape)) },
       bias: { shape: [2 * factored], init: () => new Float64Array(2 * factored) },

@@ -34,9 +34,9 @@ export const additiveCoupling = defineLayer<AdditiveCouplingSpec>({
     return { type: 'additiveCoupling', mask, parity, conditioner: parseConditioner(o.conditioner, `${path}.conditioner`, inShape) };
   },
   outShape: (_, s) => [...s],
-  params(spec, inShape) {
+  params(spec, inShape, env) {
     const p = partition(spec.mask, spec.parity, inShape);
-    return prefixed('conditioner', conditionerParams(spec.conditioner, p.condShape, p.transShape));
+    return prefixed('conditioner', conditionerParams(spec.conditioner, p.condShape, p.transShape, env?.context));
   },
   forward(ctx, spec, x, inShape) {
     const g = ctx.g;

@@ -7,11 +7,12 @@ import { split, squeeze } from './multiscale.js';
 import { iaf, maf } from './autoregressive.js';
 import { permute } from './permute.js';
 import { logit } from './logit.js';
+import { standardize } from './standardize.js';
 
 /**
  * Every layer family by its spec `type`. Adding a layer is one file plus one line here;
  * no backend changes (layers emit only primitives).
  */
 export const layerRegistry = new Map<string, LayerDef>(
-  ([additiveCoupling, scale, affineCoupling, actNorm, invConv1x1, squeeze, split, maf, iaf, permute, logit] as LayerDef[]).map((d) => [d.type, d]),
+  ([additiveCoupling, scale, affineCoupling, actNorm, invConv1x1, squeeze, split, maf, iaf, permute, logit, standardize] as LayerDef[]).map((d) => [d.type, d]),
 );

@@ -4,6 +4,7 @@ import type { Graph } from '../graph/graph.js';
 import { runGraph } from '../reference/interpreter.js';
 import type { RefTensor } from '../reference/kernels.js';
 import type { Tensor } from '../tensor.js';
+import { CONTEXT_INPUT, checkContext } from '../flow/context.js';
 import { checkInput, sampleNoise } from './check.js';
 import type { FlowRuntime } from './types.js';
 
@@ -40,24 +41,25 @@ export function referenceRuntime(flow: Flow): FlowRuntime {
   const sampleGraph = () => (sample ??= traceFlow(flow, 'sample'));
   const event = flow.spec.event;
   const toTensor = (t: RefTensor): Tensor => ({ data: t.data, shape: [...t.shape] });
-  const decode = async (z: Tensor) => {
-    checkInput('decode: z', z, event);
-    return toTensor(runReference(flow, sampleGraph(), { z })[SAMPLE_OUTPUTS.x]!);
+  /** The graph inputs: `name` → `t`, and the checked context of a conditional flow. */
+  const inputs = (what: string, name: string, t: Tensor, context: Tensor | undefined): Record<string, Tensor> => {
+    const n = checkInput(`${what}: ${name}`, t, event);
+    const c = checkContext(what, context, flow.spec.context, n);
+    return c ? { [name]: t, [CONTEXT_INPUT]: c } : { [name]: t };
   };
+  const decode = async (z: Tensor, context: Tensor | undefined, what = 'decode') => toTensor(runReference(flow, sampleGraph(), inputs(what, 'z', z, context))[SAMPLE_OUTPUTS.x]!);
   return {
     engine: 'reference',
-    async logProb(x) {
-      checkInput('logProb: x', x, event);
-      return runReference(flow, densityGraph(), { x })[DENSITY_OUTPUTS.logProb]!.data;
+    async logProb(x, options) {
+      return runReference(flow, densityGraph(), inputs('logProb', 'x', x, options?.context))[DENSITY_OUTPUTS.logProb]!.data;
     },
-    async encode(x) {
-      checkInput('encode: x', x, event);
-      const out = runReference(flow, densityGraph(), { x });
+    async encode(x, options) {
+      const out = runReference(flow, densityGraph(), inputs('encode', 'x', x, options?.context));
       return { z: toTensor(out[DENSITY_OUTPUTS.z]!), logDet: out[DENSITY_OUTPUTS.logDet]!.data };
     },
-    decode,
+    decode: (z, options) => decode(z, options?.context),
     async sample(options) {
-      return decode(sampleNoise(options, event));
+      return decode(sampleNoise(options, event), options.context, 'sample');
     },
     async dispose() {},
   };

@@ -1,6 +1,9 @@
 import { InvalidArgumentError } from 'commander';
 import type { Flow } from '@bijective/core';
 import { loadCheckpoint, type CheckpointMeta } from '@bijective/core/node';
+import { resolve } from 'node:path';
+import { DataFileError } from '../datasets/errors.js';
+import { loadDataFile, type DataFileSpec } from '../datasets/files.js';
 import { loadDataset, type Dataset } from '../datasets/registry.js';
 
 /** An error the CLI reports as one line (no stack) with exit code 1. */
@@ -18,6 +21,8 @@ export interface TrainMeta {
   dataSeed?: number;
   dataDir?: string;
   command?: string;
+  /** Trained on a user's file (`--data`): how it was read and split. */
+  data?: DataFileSpec;
   [key: string]: unknown;
 }
 
@@ -26,8 +31,26 @@ export async function openCheckpoint(dir: string): Promise<{ flow: Flow; meta: T
   return { flow, meta: meta as TrainMeta };
 }
 
-/** The dataset named on the command line, else the one the checkpoint was trained on. */
-export async function datasetFor(meta: TrainMeta, options: { dataset?: string; dataDir?: string }, command: string): Promise<Dataset> {
+/**
+ * The dataset named on the command line (`--dataset NAME`, or `--data FILE`: every row of FILE
+ * is the test split, read with the checkpoint's columns), else the one the checkpoint was
+ * trained on (a user's file: the same split).
+ */
+export async function datasetFor(meta: TrainMeta, options: { dataset?: string; dataDir?: string; data?: string }, command: string): Promise<Dataset> {
+  if (options.data !== undefined && options.dataset !== undefined) throw new CliError(`${command}: pass --dataset NAME or --data FILE, not both`);
+  if (options.data !== undefined || (options.dataset === undefined && meta.data)) {
+    const file = options.data !== undefined ? resolve(options.data) : undefined;
+    const recorded = meta.data;
+    const spec: DataFileSpec = file
+      ? { ...(recorded ? { columns: recorded.columns, contextColumns: recorded.contextColumns, conditionOn: recorded.conditionOn } : {}), file, test: file }
+      : recorded!;
+    try {
+      return await loadDataFile(JSON.parse(JSON.stringify(spec)) as DataFileSpec);
+    } catch (e) {
+      if (e instanceof DataFileError) throw new CliError(`${command}: ${e.message}`);
+      throw e;
+    }
+  }
   const name = options.dataset ?? meta.dataset;
   if (!name) throw new CliError(`${command}: the checkpoint does not say which dataset it was trained on; pass --dataset`);
   const dataDir = options.dataDir ?? meta.dataDir;

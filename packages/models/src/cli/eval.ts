@@ -6,6 +6,7 @@ import { datasetFor, intOption, openCheckpoint } from './common.js';
 export interface EvalCommandOptions {
   checkpoint: string;
   dataset?: string;
+  data?: string;
   dataDir?: string;
   engine: string;
   split: 'train' | 'test';
@@ -44,6 +45,7 @@ export function registerEval(program: Command): void {
     .description('test-set negative log-likelihood of a checkpoint, as JSON on stdout')
     .requiredOption('--checkpoint <dir>', 'checkpoint folder')
     .option('--dataset <name>', 'dataset (default: the one the checkpoint was trained on)')
+    .option('--data <file>', "a data file (as for train --data) whose every row is evaluated, read with the checkpoint's columns (default: the checkpoint's own test split)")
     .option('--data-dir <dir>', 'folder of the Fashion-MNIST IDX files')
     .option('--engine <engine>', 'engine: reference, tfjs-wasm, tfjs-cpu, ort-node-cpu, ...', DEFAULT_ENGINE)
     .option('--split <split>', "'test' or 'train'", 'test')

@@ -63,7 +63,11 @@ async function sample(opts: SampleOptions): Promise<void> {
     }
     const x = await runtime.sample({ n: opts.n, temperature: opts.temperature, seed: opts.seed });
     if (kind === 'png') await writeOutput(opts.out, imageGrid(x.data, [opts.n, ...image!], { zoom: opts.zoom, ...(opts.columns ? { columns: opts.columns } : {}) }));
-    else await writeOutput(opts.out, toCsv(x.data, opts.n, flow.dim));
+    else {
+      // A flow trained on a user's table writes its samples under the table's column names.
+      const columns = Array.isArray(meta.columns) && meta.columns.length === flow.dim ? (meta.columns as string[]) : undefined;
+      await writeOutput(opts.out, toCsv(x.data, opts.n, flow.dim, columns));
+    }
   } finally {
     await runtime.dispose();
   }

@@ -11,13 +11,14 @@ import { DEFAULT_ENGINE, engineFamily } from '../engines.js';
 import { evaluate, type EvalResult } from '../evaluate.js';
 import { getPreset } from '../presets/registry.js';
 import { CliError, commandLine, exitStatus, intOption, numberOption, type TrainMeta } from './common.js';
+import { dataFileSpec, fitDataStandardize, loadUserData, specForData, type DataOptions } from './data.js';
 import { MetricsLog } from './metricsLog.js';
 import { lockRunFolder } from './runLock.js';
 import { progressDisplay } from './progress.js';
 
 export const METRICS_FILE = 'metrics.jsonl';
 
-export interface TrainCommandOptions {
+export interface TrainCommandOptions extends DataOptions {
   preset?: string;
   dataset?: string;
   dataDir?: string;
@@ -123,8 +124,16 @@ async function lockedTrain(given: TrainCommandOptions, argv: readonly string[], 
   const resumed = given.resume ? await resumedOptions(dir, given) : given;
   const opts = { ...resumed, dataSeed: resumed.dataSeed ?? 1, seed: resumed.seed ?? 0 };
   const preset = getPreset(opts.preset!);
-  const dataset = await loadDataset(opts.dataset ?? preset.dataset, { seed: opts.dataSeed, ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}) });
-  const flow: Flow = createFlow(preset.spec(), { seed: opts.seed });
+  if (opts.data !== undefined && given.dataset !== undefined) throw new CliError('train: pass --dataset NAME or --data FILE, not both');
+  if (opts.data === undefined && (opts.test !== undefined || opts.testFraction !== undefined || opts.columns !== undefined)) {
+    throw new CliError('train: --test, --test-fraction and --columns apply to --data FILE');
+  }
+  const dataSpec = opts.data !== undefined ? dataFileSpec(opts) : undefined;
+  const dataset = dataSpec
+    ? await loadUserData(dataSpec)
+    : await loadDataset(opts.dataset ?? preset.dataset, { seed: opts.dataSeed, ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}) });
+  const flow: Flow = createFlow(dataSpec ? specForData(preset, dataset, opts.standardize !== false) : preset.spec(), { seed: opts.seed });
+  if (dataSpec && !given.resume) fitDataStandardize(flow, dataset);
   const event = flow.spec.event;
   checkEventFits(dataset, event, `preset '${preset.name}'`);
   const image = dataset.kind === 'image';
@@ -141,7 +150,8 @@ async function lockedTrain(given: TrainCommandOptions, argv: readonly string[], 
     preset: preset.name,
     dataset: dataset.name,
     dataShape: datasetShape(dataset),
-    ...(dataset.kind === 'vector' ? { dataSeed: opts.dataSeed } : {}),
+    ...(dataset.kind === 'vector' || dataSpec ? { dataSeed: opts.dataSeed } : {}),
+    ...(dataSpec ? { data: dataSpec, ...(dataset.kind === 'vector' && dataset.columns ? { columns: dataset.columns } : {}) } : {}),
     ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
     command: commandLine(argv),
     // Every command of the run, in order (a resumed run was made by all of them).
@@ -263,7 +273,12 @@ export function registerTrain(program: Command, argv: readonly string[]): void {
     .option('--preset <name>', "a named preset (see `bijective presets`); a --resume takes the checkpoint's")
     .option('--dataset <name>', "dataset (default: the preset's; see `bijective datasets`)")
     .option('--data-dir <dir>', 'folder of the Fashion-MNIST IDX gzip files (default /usr/share/datasets/fashion-mnist)')
-    .option('--data-seed <n>', 'seed of the generated 2-D datasets (default 1; a --resume takes the checkpoint\'s)', intOption(0))
+    .option('--data <file>', 'your own data: a .csv/.tsv table, a .npy array (float32/float64/uint8), or a folder of PNG images (see the README)')
+    .option('--columns <names>', 'with --data: the table columns to model, by header name or 0-based index, comma-separated (default: all)')
+    .option('--test <file>', 'with --data: a separate test file (else a seeded split of --data)')
+    .option('--test-fraction <f>', 'with --data: fraction of the rows held out for testing (default 0.1)', numberOption((v) => v > 0 && v < 1, 'a number in (0, 1)'))
+    .option('--no-standardize', 'with --data vectors: do not put a standardisation layer (fitted on the training split) first in the flow')
+    .option('--data-seed <n>', 'seed of the generated 2-D datasets and of the --data train/test split (default 1; a --resume takes the checkpoint\'s)', intOption(0))
     .option('--engine <engine>', 'tfjs engine: tfjs-wasm, tfjs-cpu, tfjs-node, ...', DEFAULT_ENGINE)
     .option('--steps <n>', "number of steps (default: the preset's)", intOption(1))
     .option('--epochs <n>', 'number of epochs (instead of --steps)', intOption(1))

@@ -7,3 +7,8 @@ export class DatasetNotFoundError extends Error {
 export class UnknownDatasetError extends Error {
   override name = 'UnknownDatasetError';
 }
+
+/** A user's data file (`--data`, `--test`) that cannot be read as what it claims to be; the message names the file and the place. */
+export class DataFileError extends Error {
+  override name = 'DataFileError';
+}

@@ -3,6 +3,7 @@
  * the `mnist` package); the shapes and the 2-D generators are browser-safe in `dataset.ts`.
  */
 import { Rng } from '@bijective/core';
+import type { DataFileSpec } from './files.js';
 import { UnknownDatasetError } from './errors.js';
 import { FASHION_MNIST_DEFAULT_DIR, loadFashionMnist } from './fashionMnist.js';
 import type { Dataset } from './dataset.js';
@@ -10,7 +11,7 @@ import { gaussianMixture2D } from './mixture.js';
 import { loadMnist } from './mnist.js';
 import { toyGenerators } from './toy2d.js';
 
-export type { Dataset, ImageDataset, VectorDataset } from './dataset.js';
+export type { Dataset, DatasetContext, DatasetLabels, ImageDataset, VectorDataset } from './dataset.js';
 export { datasetShape, datasetSize } from './dataset.js';
 
 export interface LoadOptions {

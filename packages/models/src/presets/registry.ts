@@ -24,6 +24,11 @@ export interface Preset {
   readonly training: TrainingDefaults;
   /** A fresh spec (callers may change it). */
   spec(): FlowSpec;
+  /**
+   * Vector presets that fit any dimension: the same architecture on vectors of `dim`
+   * (`bijective train --data FILE` takes the dimension from the data).
+   */
+  specForDim?(dim: number): FlowSpec;
 }
 
 const FMNIST: [number, number, number] = [1, 28, 28];
@@ -32,22 +37,27 @@ function preset(name: string, family: PresetFamily, dataset: string, description
   return { name, family, dataset, description, training, spec };
 }
 
+/** A vector preset of any dimension: `spec()` is `specForDim(2)`. */
+function vectorPreset(name: string, family: PresetFamily, dataset: string, description: string, training: TrainingDefaults, specForDim: (dim: number) => FlowSpec): Preset {
+  return { name, family, dataset, description, training, spec: () => specForDim(2), specForDim };
+}
+
 const toy: TrainingDefaults = { steps: 5000, batch: 256, lr: 1e-3 };
 
 /** Every named preset, by name. */
 export const presets: Readonly<Record<string, Preset>> = Object.fromEntries(
   [
-    preset('nice-2d', 'nice', 'mixture', '2-D NICE: 6 additive couplings (MLP 64-64) + scale', toy, () =>
-      niceFlow({ event: [2], couplings: 6, hidden: [64, 64], name: 'nice-2d' }),
+    vectorPreset('nice-2d', 'nice', 'mixture', '2-D NICE: 6 additive couplings (MLP 64-64) + scale; vectors of any D with --data', toy, (dim) =>
+      niceFlow({ event: [dim], couplings: 6, hidden: [64, 64], name: 'nice-2d' }),
     ),
-    preset('realnvp-2d', 'realnvp', 'mixture', '2-D RealNVP: 8 affine couplings (MLP 64-64, tanh-bounded scale)', toy, () =>
-      realnvpFlow({ event: [2], couplings: 8, hidden: [64, 64], name: 'realnvp-2d' }),
+    vectorPreset('realnvp-2d', 'realnvp', 'mixture', '2-D RealNVP: 8 affine couplings (MLP 64-64, tanh-bounded scale); vectors of any D with --data', toy, (dim) =>
+      realnvpFlow({ event: [dim], couplings: 8, hidden: [64, 64], name: 'realnvp-2d' }),
     ),
-    preset('maf-2d', 'maf', 'mixture', '2-D MAF: 5 MADE blocks (64-64) with reversals', toy, () =>
-      mafFlow({ event: [2], blocks: 5, hidden: [64, 64], name: 'maf-2d' }),
+    vectorPreset('maf-2d', 'maf', 'mixture', '2-D MAF: 5 MADE blocks (64-64) with reversals; vectors of any D with --data', toy, (dim) =>
+      mafFlow({ event: [dim], blocks: 5, hidden: [64, 64], name: 'maf-2d' }),
     ),
-    preset('iaf-2d', 'iaf', 'mixture', '2-D IAF: 5 MADE blocks (64-64) with reversals', toy, () =>
-      iafFlow({ event: [2], blocks: 5, hidden: [64, 64], name: 'iaf-2d' }),
+    vectorPreset('iaf-2d', 'iaf', 'mixture', '2-D IAF: 5 MADE blocks (64-64) with reversals; vectors of any D with --data', toy, (dim) =>
+      iafFlow({ event: [dim], blocks: 5, hidden: [64, 64], name: 'iaf-2d' }),
     ),
     preset('nice-mnist', 'nice', 'mnist', 'NICE on MNIST as 784-vectors: logit, 4 additive couplings (even/odd features, MLP 512-512) + scale', { steps: 20000, batch: 64, lr: 1e-3 }, () =>
       niceFlow({ event: [784], couplings: 4, hidden: [512, 512], mask: 'alternating', logitAlpha: 0.05, name: 'nice-mnist' }),
