@@ -135,3 +135,13 @@ describe('train: signals and crashes', () => {
     expect(last.stdout).toMatch(/done after 2000 steps/);
   }, 300_000);
 });
+
+describe('integer flags', () => {
+  test.each([['--steps', '0x5'], ['--seed', ''], ['--steps', '1e3'], ['--batch', ' '], ['--seed', '0b11']])('%s %j is refused', async (flag, value) => {
+    const r = await inProcess(['train', '--preset', 'nice-2d', '--out', join(dir, 'never'), flag, value]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`expected an integer >= `);
+    expect(r.stderr).toContain(`got '${value}'`);
+    expect(existsSync(join(dir, 'never'))).toBe(false);
+  });
+});

@@ -60,8 +60,9 @@ export async function datasetFor(meta: TrainMeta, options: { dataset?: string; d
 /** Commander argument parsers that reject bad values with a one-line message. */
 export function intOption(min: number) {
   return (value: string): number => {
-    const v = Number(value);
-    if (!Number.isInteger(v) || v < min) throw new InvalidArgumentError(`expected an integer >= ${min}, got '${value}'`);
+    // Decimal digits only: Number() would also take '', ' ', '0x5', '1e3' and '0b11'.
+    const v = /^\s*[+-]?\d+\s*$/.test(value) ? Number(value) : NaN;
+    if (!Number.isSafeInteger(v) || v < min) throw new InvalidArgumentError(`expected an integer >= ${min}, got '${value}'`);
     return v;
   };
 }
@@ -69,7 +70,7 @@ export function intOption(min: number) {
 export function numberOption(check: (v: number) => boolean, what: string) {
   return (value: string): number => {
     const v = Number(value);
-    if (value.trim() === '' || !Number.isFinite(v) || !check(v)) throw new InvalidArgumentError(`expected ${what}, got '${value}'`);
+    if (value.trim() === '' || /^\s*[+-]?0[xXbBoO]/.test(value) || !Number.isFinite(v) || !check(v)) throw new InvalidArgumentError(`expected ${what}, got '${value}'`);
     return v;
   };
 }
