@@ -4,6 +4,7 @@
 // source through tsx with the `@bijective/source` condition, so `npx bijective` works right
 // after `npm ci`.
 import { spawn } from 'node:child_process';
+import process from 'node:process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';

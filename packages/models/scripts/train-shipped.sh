@@ -54,6 +54,14 @@ for preset in "${PRESETS[@]}"; do
         --eval-every 1000 --eval-examples 1000 --checkpoint-every 500 --out "$out" --quiet
       bijective sample --checkpoint "$out" --n 64 --temperature 0.7 --seed 0 --out "$out/samples.png" --engine "$ENGINE"
       ;;
+    glow-fmnist-cond-small)
+      # Not run yet (written with issue 15): 30 minutes, one row of samples per class.
+      bijective train --preset glow-fmnist-cond-small --dataset fmnist --condition-on label --engine "$ENGINE" \
+        --steps "$GLOW_STEPS" --max-minutes "$GLOW_MINUTES" --batch 64 --lr 1e-3 --warmup 300 --decay cosine \
+        --clip-grad-norm 100000 --seed 0 \
+        --eval-every 1000 --eval-examples 1000 --checkpoint-every 500 --out "$out" --quiet
+      bijective sample --checkpoint "$out" --class all --n 10 --temperature 0.7 --seed 0 --out "$out/samples.png" --engine "$ENGINE"
+      ;;
     *) echo "train-shipped: no recipe for '$preset'" >&2; exit 2 ;;
   esac
   rm -f "$out/optimizer.safetensors"

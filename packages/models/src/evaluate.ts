@@ -1,5 +1,5 @@
 import { Rng, bitsPerDim, natsPerDim, type FlowRuntime } from '@bijective/core';
-import { checkEventFits, gatherExamples, splitOf } from './datasets/batches.js';
+import { checkEventFits, gatherContext, gatherExamples, splitOf } from './datasets/batches.js';
 import { datasetSize, type Dataset } from './datasets/dataset.js';
 
 /**
@@ -56,7 +56,8 @@ export async function evaluate(runtime: FlowRuntime, dataset: Dataset, options: 
   for (let at = 0; at < n; at += batch) {
     const idx = Array.from({ length: Math.min(batch, n - at) }, (_, i) => at + i);
     const x = gatherExamples(dataset, split, idx, options.event, rng);
-    const logProb = await runtime.logProb(x);
+    const context = gatherContext(dataset, split, idx);
+    const logProb = await runtime.logProb(x, context ? { context } : undefined);
     const logP = truth?.logDensity(x.data);
     logProb.forEach((lq, i) => {
       nll.add(-lq);

@@ -54,7 +54,10 @@ export async function datasetFor(meta: TrainMeta, options: { dataset?: string; d
   const name = options.dataset ?? meta.dataset;
   if (!name) throw new CliError(`${command}: the checkpoint does not say which dataset it was trained on; pass --dataset`);
   const dataDir = options.dataDir ?? meta.dataDir;
-  return loadDataset(name, { ...(meta.dataSeed !== undefined ? { seed: meta.dataSeed } : {}), ...(dataDir !== undefined ? { dataDir } : {}) });
+  const dataset = await loadDataset(name, { ...(meta.dataSeed !== undefined ? { seed: meta.dataSeed } : {}), ...(dataDir !== undefined ? { dataDir } : {}) });
+  if (meta.conditionOn !== 'label') return dataset;
+  const { withClassContext } = await import('./conditioning.js');
+  return withClassContext(dataset, dataDir, command);
 }
 
 /** Commander argument parsers that reject bad values with a one-line message. */

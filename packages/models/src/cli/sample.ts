@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { Rng, sizeOf, type Flow } from '@bijective/core';
+import { Rng, sizeOf, type Flow, type Tensor } from '@bijective/core';
 import { gatherExamples } from '../datasets/batches.js';
 import { DEFAULT_ENGINE, openRuntime } from '../engines.js';
 import { imageGrid } from '../render.js';
 import { CliError, datasetFor, intOption, numberOption, openCheckpoint, type TrainMeta } from './common.js';
+import { classIndex, oneHot, sampleContext } from './conditioning.js';
 import { outputKind, toCsv, writeOutput } from './output.js';
 
 /** The image shape `[C, H, W]` of a flow's examples: its event, or the shape of the images it was trained on. */
@@ -29,6 +30,8 @@ interface SampleOptions {
   frames: number;
   dataset?: string;
   dataDir?: string;
+  context?: string;
+  class?: string;
 }
 
 function parsePair(s: string): [number, number] {
@@ -49,6 +52,7 @@ async function sample(opts: SampleOptions): Promise<void> {
       const dataset = await datasetFor(meta, opts, 'sample --interpolate');
       const [a, b] = parsePair(opts.between);
       const x = gatherExamples(dataset, 'test', [a, b], flow.spec.event, new Rng(opts.seed));
+      if (flow.spec.context) throw new CliError('sample: --interpolate is for unconditional flows');
       const { z } = await runtime.encode(x);
       const d = flow.dim;
       const k = opts.frames;
@@ -61,7 +65,21 @@ async function sample(opts: SampleOptions): Promise<void> {
       await writeOutput(opts.out, imageGrid(frames.data, [k, ...image!], { columns: k, zoom: opts.zoom }));
       return;
     }
-    const x = await runtime.sample({ n: opts.n, temperature: opts.temperature, seed: opts.seed });
+    const k = flow.spec.context?.[0];
+    if (opts.class === 'all') {
+      // One row per class: n samples of class 0, then class 1, ... (the same noise in every row).
+      if (k === undefined) throw new CliError('sample: this flow is not conditional; --class applies to flows trained with --condition-on label');
+      classIndex(meta, k, '0');
+      if (kind !== 'png' || !image) throw new CliError('sample: --class all draws a PNG grid with one row per class; use --out FILE.png');
+      const rows: Tensor[] = [];
+      for (let c = 0; c < k; c++) rows.push(await runtime.sample({ n: opts.n, temperature: opts.temperature, seed: opts.seed, context: { data: oneHot(c, k), shape: [k] } }));
+      const all = new Float64Array(k * rows[0]!.data.length);
+      rows.forEach((r, c) => all.set(r.data, c * r.data.length));
+      await writeOutput(opts.out, imageGrid(all, [k * opts.n, ...image], { zoom: opts.zoom, columns: opts.n }));
+      return;
+    }
+    const context = sampleContext(meta, k, opts);
+    const x = await runtime.sample({ n: opts.n, temperature: opts.temperature, seed: opts.seed, ...(context ? { context } : {}) });
     if (kind === 'png') await writeOutput(opts.out, imageGrid(x.data, [opts.n, ...image!], { zoom: opts.zoom, ...(opts.columns ? { columns: opts.columns } : {}) }));
     else {
       // A flow trained on a user's table writes its samples under the table's column names.
@@ -88,6 +106,8 @@ export function registerSample(program: Command): void {
     .option('--interpolate', 'encode two test images and decode a straight line between their latents (a PNG strip)')
     .option('--between <a,b>', 'with --interpolate: indices of the two test images', '0,1')
     .option('--frames <n>', 'with --interpolate: images in the strip, both ends included', intOption(2), 8)
+    .option('--context <values>', 'conditional flows: the context, comma-separated (as many values as the flow was conditioned on)')
+    .option('--class <k>', "class-conditional flows: a class index or name, or 'all' for a PNG grid with one row of --n samples per class")
     .option('--dataset <name>', 'with --interpolate: dataset (default: the checkpoint\'s)')
     .option('--data-dir <dir>', 'folder of the Fashion-MNIST IDX files')
     .action(sample);

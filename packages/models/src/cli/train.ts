@@ -11,6 +11,7 @@ import { DEFAULT_ENGINE, engineFamily } from '../engines.js';
 import { evaluate, type EvalResult } from '../evaluate.js';
 import { getPreset } from '../presets/registry.js';
 import { CliError, commandLine, exitStatus, intOption, numberOption, type TrainMeta } from './common.js';
+import { checkConditionOn, conditionalSpec, withClassContext, type ConditioningOptions } from './conditioning.js';
 import { dataFileSpec, fitDataStandardize, loadUserData, specForData, type DataOptions } from './data.js';
 import { MetricsLog } from './metricsLog.js';
 import { lockRunFolder } from './runLock.js';
@@ -18,7 +19,7 @@ import { progressDisplay } from './progress.js';
 
 export const METRICS_FILE = 'metrics.jsonl';
 
-export interface TrainCommandOptions extends DataOptions {
+export interface TrainCommandOptions extends DataOptions, ConditioningOptions {
   preset?: string;
   dataset?: string;
   dataDir?: string;
@@ -47,12 +48,18 @@ function trainData(dataset: Dataset, split: 'train' | 'test', event: readonly nu
   if (dataset.kind === 'vector') {
     const n = Math.min(count ?? Infinity, split === 'train' ? dataset.nTrain : dataset.nTest);
     const values = split === 'train' ? dataset.train : dataset.test;
-    return { data: values.subarray(0, n * dataset.dim), shape: [n, ...event] };
+    return { data: values.subarray(0, n * dataset.dim), shape: [n, ...event], ...contextOf(dataset, split, n) };
   }
   const set = dataset[split];
   const n = Math.min(count ?? Infinity, set.count);
   const size = set.shape[0] * set.shape[1] * set.shape[2];
-  return { data: set.data.subarray(0, n * size), shape: [n, ...event] };
+  return { data: set.data.subarray(0, n * size), shape: [n, ...event], ...contextOf(dataset, split, n) };
+}
+
+/** The first `n` context rows of a conditional dataset, as the trainer takes them. */
+function contextOf(dataset: Dataset, split: 'train' | 'test', n: number): Pick<TrainData, 'context'> {
+  const c = dataset.context;
+  return c ? { context: { data: c[split].subarray(0, n * c.dim), shape: [n, c.dim] } } : {};
 }
 
 function eventRecord(p: TrainProgress): Record<string, unknown> {
@@ -128,11 +135,16 @@ async function lockedTrain(given: TrainCommandOptions, argv: readonly string[], 
   if (opts.data === undefined && (opts.test !== undefined || opts.testFraction !== undefined || opts.columns !== undefined)) {
     throw new CliError('train: --test, --test-fraction and --columns apply to --data FILE');
   }
-  const dataSpec = opts.data !== undefined ? dataFileSpec(opts) : undefined;
-  const dataset = dataSpec
+  const conditionOn = checkConditionOn(opts.conditionOn);
+  const contextColumns = opts.contextColumns?.split(',').map((c) => c.trim()).filter((c) => c !== '');
+  if (contextColumns && opts.data === undefined) throw new CliError('train: --context-columns applies to --data FILE (a table or an [N, D] array)');
+  const dataSpec = opts.data !== undefined ? dataFileSpec(opts, { ...(contextColumns ? { contextColumns } : {}), ...(conditionOn ? { conditionOn } : {}) }) : undefined;
+  let dataset = dataSpec
     ? await loadUserData(dataSpec)
     : await loadDataset(opts.dataset ?? preset.dataset, { seed: opts.dataSeed, ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}) });
-  const flow: Flow = createFlow(dataSpec ? specForData(preset, dataset, opts.standardize !== false) : preset.spec(), { seed: opts.seed });
+  if (!dataSpec && conditionOn) dataset = await withClassContext(dataset, opts.dataDir, 'train');
+  const baseSpec = dataSpec ? specForData(preset, dataset, opts.standardize !== false) : preset.spec();
+  const flow: Flow = createFlow(conditionalSpec(baseSpec, dataset, `preset '${preset.name}'`), { seed: opts.seed });
   if (dataSpec && !given.resume) fitDataStandardize(flow, dataset);
   const event = flow.spec.event;
   checkEventFits(dataset, event, `preset '${preset.name}'`);
@@ -152,6 +164,8 @@ async function lockedTrain(given: TrainCommandOptions, argv: readonly string[], 
     dataShape: datasetShape(dataset),
     ...(dataset.kind === 'vector' || dataSpec ? { dataSeed: opts.dataSeed } : {}),
     ...(dataSpec ? { data: dataSpec, ...(dataset.kind === 'vector' && dataset.columns ? { columns: dataset.columns } : {}) } : {}),
+    ...(!dataSpec && conditionOn ? { conditionOn } : {}),
+    ...(dataset.context ? { context: { kind: dataset.context.kind, names: dataset.context.names } } : {}),
     ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
     command: commandLine(argv),
     // Every command of the run, in order (a resumed run was made by all of them).
@@ -277,6 +291,8 @@ export function registerTrain(program: Command, argv: readonly string[]): void {
     .option('--columns <names>', 'with --data: the table columns to model, by header name or 0-based index, comma-separated (default: all)')
     .option('--test <file>', 'with --data: a separate test file (else a seeded split of --data)')
     .option('--test-fraction <f>', 'with --data: fraction of the rows held out for testing (default 0.1)', numberOption((v) => v > 0 && v < 1, 'a number in (0, 1)'))
+    .option('--context-columns <names>', 'with --data: columns to condition on (a conditional flow p(x | c)), by name or 0-based index, comma-separated')
+    .option('--condition-on <what>', "'label': a class-conditional flow on one-hot classes (Fashion-MNIST, or --data DIR with one sub-folder per class)")
     .option('--no-standardize', 'with --data vectors: do not put a standardisation layer (fitted on the training split) first in the flow')
     .option('--data-seed <n>', 'seed of the generated 2-D datasets and of the --data train/test split (default 1; a --resume takes the checkpoint\'s)', intOption(0))
     .option('--engine <engine>', 'tfjs engine: tfjs-wasm, tfjs-cpu, tfjs-node, ...', DEFAULT_ENGINE)

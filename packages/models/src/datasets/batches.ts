@@ -53,6 +53,16 @@ export function gatherExamples(dataset: Dataset, split: 'train' | 'test', indice
   return { data: dequantize(bytes, rng, { bins: dataset.bins }), shape };
 }
 
+/** The context rows `indices` of a conditional dataset as `[n, K]`; undefined when the dataset has none. */
+export function gatherContext(dataset: Dataset, split: 'train' | 'test', indices: readonly number[]): Tensor | undefined {
+  const c = dataset.context;
+  if (!c) return undefined;
+  const values = c[split];
+  const data = new Float64Array(indices.length * c.dim);
+  indices.forEach((idx, i) => data.set(values.subarray(idx * c.dim, (idx + 1) * c.dim), i * c.dim));
+  return { data, shape: [indices.length, c.dim] };
+}
+
 /** An endless stream of shuffled training batches; `seed` fixes the order and the dequantisation noise. */
 export function batchStream(dataset: Dataset, options: { batch: number; seed: number; event: readonly number[]; split?: 'train' | 'test' }): BatchStream {
   const split = options.split ?? 'train';

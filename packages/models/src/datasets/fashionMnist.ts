@@ -46,3 +46,20 @@ export async function loadFashionMnist(dataDir: string = FASHION_MNIST_DEFAULT_D
   }
   return { train: await readImages(train), test: await readImages(test) };
 }
+
+/** The ten Fashion-MNIST classes, by label. */
+export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+
+const LABEL_FILES = { train: 'train-labels-idx1-ubyte', test: 't10k-labels-idx1-ubyte' } as const;
+
+/** The class labels (0..9) of the training and test images, from the IDX label files beside the images. */
+export async function loadFashionMnistLabels(dataDir: string = FASHION_MNIST_DEFAULT_DIR): Promise<{ train: Int32Array; test: Int32Array }> {
+  const read = async (base: string) => {
+    const path = await locate(dataDir, base);
+    if (!path) throw new DatasetNotFoundError(`Fashion-MNIST labels not found: looked in ${dataDir} for ${base}.gz (needed by --condition-on label)`);
+    const { dims, data } = await readIdx(path);
+    if (dims.length !== 1 || data.some((l) => l > 9)) throw new IdxError(`${path}: expected labels of dims [N] with values 0..9, the header says [${dims.join(', ')}]`);
+    return Int32Array.from(data);
+  };
+  return { train: await read(LABEL_FILES.train), test: await read(LABEL_FILES.test) };
+}

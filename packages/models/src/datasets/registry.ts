@@ -3,7 +3,6 @@
  * the `mnist` package); the shapes and the 2-D generators are browser-safe in `dataset.ts`.
  */
 import { Rng } from '@bijective/core';
-import type { DataFileSpec } from './files.js';
 import { UnknownDatasetError } from './errors.js';
 import { FASHION_MNIST_DEFAULT_DIR, loadFashionMnist } from './fashionMnist.js';
 import type { Dataset } from './dataset.js';

@@ -68,6 +68,11 @@ export const presets: Readonly<Record<string, Preset>> = Object.fromEntries(
     preset('glow-fmnist-small', 'glow', 'fmnist', 'Glow on 1×28×28: L = 2, K = 8, CNN 64, LU 1×1 convolutions, learned split prior', { steps: 20000, batch: 64, lr: 1e-3 }, () =>
       glowFlow({ event: FMNIST, levels: 2, steps: 8, hidden: 64, invConv: 'lu', name: 'glow-fmnist-small' }),
     ),
+    preset('glow-fmnist-cond-small', 'glow', 'fmnist', 'class-conditional Glow on 1×28×28 (train with --condition-on label): glow-fmnist-small whose CNNs and split priors read the one-hot class, learned conditional Gaussian base', { steps: 20000, batch: 64, lr: 1e-3 }, () => ({
+      ...glowFlow({ event: FMNIST, levels: 2, steps: 8, hidden: 64, invConv: 'lu', name: 'glow-fmnist-cond-small' }),
+      context: [10],
+      base: 'conditionalGaussian',
+    })),
     preset('glow-fmnist', 'glow', 'fmnist', 'Glow on 1×28×28: L = 2, K = 16, CNN 256, LU 1×1 convolutions (the one to train long)', { steps: 100000, batch: 64, lr: 1e-3 }, () =>
       glowFlow({ event: FMNIST, levels: 2, steps: 16, hidden: 256, invConv: 'lu', name: 'glow-fmnist' }),
     ),
