@@ -28,7 +28,7 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** log|det J| of x ↦ z for one example, from a central-difference Jacobian (float64). */
-export function numericalLogDet(flow: Flow, x: Float64Array, event: number[], eps = 1e-5): number {
+export function numericalLogDet(flow: Flow, x: Float64Array, event: readonly number[], eps = 1e-5, context?: (rows: number) => Tensor): number {
   const d = x.length;
   const graph = traceFlow(flow, 'density');
   // Batch all 2D perturbations into one call.
@@ -39,7 +39,7 @@ export function numericalLogDet(flow: Flow, x: Float64Array, event: number[], ep
     batch[2 * j * d + j]! += eps;
     batch[(2 * j + 1) * d + j]! -= eps;
   }
-  const z = runReference(flow, graph, { x: { data: batch, shape: [2 * d, ...event] } }).z!.data;
+  const z = runReference(flow, graph, { x: { data: batch, shape: [2 * d, ...event] }, ...(context ? { context: context(2 * d) } : {}) }).z!.data;
   const jac = new Float64Array(d * d); // jac[i, j] = ∂z_i/∂x_j
   for (let j = 0; j < d; j++) for (let i = 0; i < d; i++) jac[i * d + j] = (z[2 * j * d + i]! - z[(2 * j + 1) * d + i]!) / (2 * eps);
   return slogdet(jac, d);
