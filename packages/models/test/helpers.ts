@@ -1,5 +1,7 @@
 import { Rng, createFlow, type Flow, type FlowSpec, type Tensor } from '@bijective/core';
 import { perturbParams } from '@bijective/core/testing';
+import { vi } from 'vitest';
+import { main } from '../src/cli/main.js';
 
 /**
  * A flow from `spec` with every trainable parameter moved by N(0, std²) off its
@@ -31,4 +33,25 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
+}
+
+/** What a CLI run returned and wrote. */
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI in this process (cheap), capturing stdout and stderr. */
+export async function runCliInProcess(args: string[]): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
+  try {
+    return { code: await main(args), stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
 }

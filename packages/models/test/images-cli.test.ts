@@ -4,23 +4,11 @@ import { join } from 'node:path';
 import { createFlow } from '@bijective/core';
 import { saveCheckpoint } from '@bijective/core/node';
 import { PNG } from 'pngjs';
-import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { runCliInProcess } from './helpers.js';
 import { getPreset, listShippedCheckpoints, loadMnist, shippedCheckpoint, shippedCheckpointDir, SHIPPED_PRESETS } from '../src/node.js';
 
-/** Runs the CLI in this process, capturing stdout and stderr. */
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
-  try {
-    return { code: await main(args), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const run = runCliInProcess;
 
 let dir: string;
 beforeAll(async () => {
