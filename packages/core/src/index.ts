@@ -30,3 +30,5 @@ export * from './runtime/check.js';
 export * from './runtime/reference.js';
 export * from './io/safetensors.js';
 export * from './version.js';
+export * from './graph/normal.js';
+export { erf } from './reference/erf.js';
