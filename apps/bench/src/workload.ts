@@ -12,7 +12,7 @@ import {
   type Flow,
   type Tensor,
 } from '@bijective/core';
-import { getPreset, listShippedCheckpoints, shippedCheckpoint } from '@bijective/models';
+import { getPreset, listShippedCheckpoints, shippedCheckpoint } from '@bijective/models/node';
 import { checksum, makeInput, type InputDomain } from './inputs.js';
 import type { PresetResult, Task } from './results.js';
 

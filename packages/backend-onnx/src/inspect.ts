@@ -1,6 +1,7 @@
 import { formatShape, type FlowSpec } from '@bijective/core';
 import { METADATA_KEYS, ONNX_NAMES, type ModelRole } from './export.js';
 import { onnx } from './proto.js';
+import { INITIALIZERS_CHECKSUM_KEY, initializersChecksum } from './checksum.js';
 
 /** A file that is not a loadable Bijective flow model: says which file and why. */
 export class OnnxModelError extends Error {
@@ -95,6 +96,13 @@ export function inspectModel(bytes: Uint8Array, source = 'model'): BijectiveMode
     event.every((d, i) => toNumber(dims[i + 1]!.dimValue) === d);
   if (!shapeOk) {
     throw new OnnxModelError(`${source}: input ${describeValue(input)} does not match the spec's event: expected float32 [N, ${event.join(', ')}] (${formatShape(['N', ...event])})`);
+  }
+  const checksum = metadata[INITIALIZERS_CHECKSUM_KEY];
+  if (checksum !== undefined) {
+    const actual = initializersChecksum(graph.initializer);
+    if (actual !== checksum) {
+      throw new OnnxModelError(`${source}: the weights are corrupt: the initializers' CRC-32 is ${actual}, the file's metadata '${INITIALIZERS_CHECKSUM_KEY}' records ${checksum}`);
+    }
   }
   const info: BijectiveModelInfo = { role, spec, event: [...event], version: metadata[METADATA_KEYS.version] ?? 'unknown', metadata };
   const metrics = metadata[METADATA_KEYS.metrics];

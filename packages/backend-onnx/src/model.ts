@@ -1,4 +1,5 @@
 import { onnx } from './proto.js';
+import { INITIALIZERS_CHECKSUM_KEY, initializersChecksum } from './checksum.js';
 
 /**
  * The ONNX versions every exported model declares.
@@ -140,7 +141,7 @@ export function encodeModel(graph: onnx.IGraphProto, options: ModelOptions): Uin
     producerVersion: options.producerVersion,
     docString: options.docString ?? '',
     graph,
-    metadataProps: Object.entries(options.metadata ?? {}).map(([key, value]) => ({ key, value })),
+    metadataProps: [...Object.entries(options.metadata ?? {}), [INITIALIZERS_CHECKSUM_KEY, initializersChecksum(graph.initializer ?? [])] as const].map(([key, value]) => ({ key, value })),
   };
   // A plain Uint8Array of its own (in Node protobufjs hands back a Buffer, possibly a slice of a shared pool).
   return new Uint8Array(onnx.ModelProto.encode(model).finish());

@@ -80,6 +80,26 @@ function loadOrtWeb() {
   return ortWeb;
 }
 
+/**
+ * Both ONNX Runtime builds are optional peer dependencies (onnxruntime-node is ~400 MB and its
+ * install script downloads CUDA files), so a missing one is reported with the command that
+ * installs it rather than as a load failure.
+ */
+export const ORT_INSTALL: Readonly<Record<'onnxruntime-node' | 'onnxruntime-web', string>> = {
+  'onnxruntime-node': 'npm install onnxruntime-node@^1.30.0 --onnxruntime-node-install=skip',
+  'onnxruntime-web': 'npm install onnxruntime-web@^1.30.0',
+};
+
+/** Why `pkg` cannot be used, when it is not installed; `undefined` when it resolves. */
+export function ortNotInstalled(pkg: keyof typeof ORT_INSTALL): string | undefined {
+  try {
+    require.resolve(pkg);
+    return undefined;
+  } catch {
+    return `${pkg} is not installed (it is an optional peer dependency of @bijective/backend-onnx); install it with \`${ORT_INSTALL[pkg]}\``;
+  }
+}
+
 /** The first line of an error, without ONNX Runtime's `/source/file.cc:123 function(...) check was false.` prefix. */
 function firstLine(e: unknown): string {
   const line = String((e as Error)?.message ?? e).split('\n')[0]!.trim();
@@ -100,6 +120,8 @@ async function nodeEngineStatus(engine: OrtEngine): Promise<EngineStatus> {
   const no = (reason: string): EngineStatus => ({ engine, available: false, reason });
   if (engine === 'ort-web-webgpu') return no("onnxruntime-web's WebGPU engine runs in browsers (navigator.gpu); in Node use 'ort-node-webgpu'");
   if (engine === 'ort-web-wasm') {
+    const missing = ortNotInstalled('onnxruntime-web');
+    if (missing) return no(missing);
     let ort;
     try {
       ort = await loadOrtWeb();
@@ -109,6 +131,8 @@ async function nodeEngineStatus(engine: OrtEngine): Promise<EngineStatus> {
     const err = await tryProbe(ort, 'wasm');
     return err ? no(`onnxruntime-web (WebAssembly) failed to start: ${err}`) : { engine, available: true, reason: `onnxruntime-web WebAssembly, ${ort.env.wasm.numThreads ?? 1} threads` };
   }
+  const missing = ortNotInstalled('onnxruntime-node');
+  if (missing) return no(missing);
   let ort: OrtNode;
   try {
     ort = await loadOrtNode();

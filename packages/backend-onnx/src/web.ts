@@ -69,7 +69,7 @@ async function webEngineStatus(engine: OrtEngine): Promise<EngineStatus> {
   try {
     ort = await loadOrtWeb();
   } catch (e) {
-    return no(`onnxruntime-web could not be loaded (${firstLine(e)})`);
+    return no(`onnxruntime-web could not be loaded (${firstLine(e)}); it is an optional peer dependency of @bijective/backend-onnx: install it with \`npm install onnxruntime-web@^1.30.0\``);
   }
   try {
     const s = await ort.InferenceSession.create(probeModel(), { executionProviders: [EXECUTION_PROVIDER[engine]] });

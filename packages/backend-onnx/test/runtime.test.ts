@@ -17,6 +17,7 @@ import {
   writeOnnx,
 } from '../src/node.js';
 import { DataType, NameScope, OnnxGraph, encodeModel, valueInfo } from '../src/model.js';
+import { onnx } from '../src/proto.js';
 import { randomFlow, randomTensor, toleranceRatio } from './helpers.js';
 import { SPEC_CASES } from './specs.js';
 
@@ -77,6 +78,18 @@ describe('loading and validating models', () => {
     const truncated = models.logProb.slice(0, Math.floor(models.logProb.length / 2));
     await expect(ortRuntime({ logProb: truncated })).rejects.toThrow(/log_prob model: not a readable ONNX model.*corrupt or truncated/);
     await expect(ortRuntime(new Uint8Array(0))).rejects.toThrow(/the file is empty/);
+  });
+
+  test('a flipped byte in the weights is refused by the initializers checksum in metadata_props', async () => {
+    const model = onnx.ModelProto.decode(models.logProb);
+    expect(model.metadataProps.find((p) => p.key === 'bijective.initializers_crc32')?.value).toMatch(/^[0-9a-f]{8}$/);
+    const weight = (model.graph?.initializer ?? []).find((t) => (t.rawData?.length ?? 0) >= 32)!;
+    const at = Buffer.from(models.logProb).indexOf(Buffer.from(weight.rawData!.subarray(0, 32)));
+    expect(at).toBeGreaterThan(0);
+    const flipped = new Uint8Array(models.logProb);
+    flipped[at + 5]! ^= 0x10;
+    await expect(ortRuntime({ logProb: flipped })).rejects.toThrow(/log_prob model: the weights are corrupt: the initializers' CRC-32 is [0-9a-f]{8}, the file's metadata 'bijective.initializers_crc32' records [0-9a-f]{8}/);
+    await (await ortRuntime(models)).dispose();
   });
 
   test("a model whose inputs are not a Bijective flow's is refused, naming what it has", async () => {

@@ -118,7 +118,7 @@ export async function train(flow: Flow, data: TrainData, options: TrainOptions =
     /** Losses of the last accepted steps. */
     const recent: number[] = [];
 
-    const evaluate = async (): Promise<{ loss: number; metric: Metric }> => {
+    const evaluate = async (): Promise<{ loss: number; metric: Metric | undefined }> => {
       const v = options.validation!;
       const vb = new Batcher(v, event, state.batchSize, state.seed, bins);
       let total = 0;
@@ -129,7 +129,7 @@ export async function train(flow: Flow, data: TrainData, options: TrainOptions =
         x.dispose();
       }
       const loss = total / vb.count;
-      return { loss, metric: metricOf(loss) };
+      return { loss, metric: Number.isFinite(loss) ? metricOf(loss) : undefined };
     };
     const takeSnapshot = async (): Promise<Snapshot> => ({ step: state.step, params: await params.read(), adam: await opt.state() });
     const saveCheckpoint = async () => {
@@ -150,6 +150,19 @@ export async function train(flow: Flow, data: TrainData, options: TrainOptions =
     let snapshot = await takeSnapshot();
     let consecutive = 0;
     let stopped = false;
+    /** Back to the last snapshot with a lower learning rate, or (rollbacks spent) a TrainingDivergedError. */
+    const rollBack = async (step: number, reason: string, what: string, lr: number) => {
+      if (state.rollbacks >= maxRollbacks) {
+        params.assign(snapshot.params);
+        await params.writeBack();
+        throw new TrainingDivergedError(`train: ${what} after ${state.rollbacks} rollbacks (learning rate now ${lr}); the flow keeps the last good parameters, from step ${snapshot.step}`);
+      }
+      params.assign(snapshot.params);
+      opt.restore(snapshot.adam);
+      state.lrScale *= backoff;
+      state.rollbacks += 1;
+      await report({ kind: 'rollback', step, toStep: snapshot.step, lr: learningRate(schedule, state.step) * state.lrScale, rollbacks: state.rollbacks, reason });
+    };
     const started = performance.now();
     while (state.step < totalSteps) {
       if (options.signal?.aborted) {
@@ -176,26 +189,8 @@ export async function train(flow: Flow, data: TrainData, options: TrainOptions =
         const reason = !Number.isFinite(lossValue) ? `loss is ${lossValue}` : `gradient norm is ${norm}`;
         await report({ kind: 'rejected', step, loss: lossValue!, gradNorm: norm!, consecutive, reason });
         if (consecutive >= maxFailures) {
-          if (state.rollbacks >= maxRollbacks) {
-            params.assign(snapshot.params);
-            await params.writeBack();
-            throw new TrainingDivergedError(
-              `train: ${consecutive} consecutive non-finite steps after ${state.rollbacks} rollbacks (learning rate now ${lr}); the flow keeps the last good parameters, from step ${snapshot.step}`,
-            );
-          }
-          params.assign(snapshot.params);
-          opt.restore(snapshot.adam);
-          state.lrScale *= backoff;
-          state.rollbacks += 1;
+          await rollBack(step, `${maxFailures} consecutive non-finite steps (${reason})`, `${consecutive} consecutive non-finite steps`, lr);
           consecutive = 0;
-          await report({
-            kind: 'rollback',
-            step,
-            toStep: snapshot.step,
-            lr: learningRate(schedule, state.step) * state.lrScale,
-            rollbacks: state.rollbacks,
-            reason: `${maxFailures} consecutive non-finite steps (${reason})`,
-          });
         }
         continue;
       }
@@ -222,6 +217,11 @@ export async function train(flow: Flow, data: TrainData, options: TrainOptions =
       });
       if (evalEvery && state.step % evalEvery === 0) {
         const ev = await evaluate();
+        // A diverged evaluation is a divergent step: back to the last good snapshot.
+        if (!ev.metric) {
+          await rollBack(step, `the periodic evaluation's loss is ${ev.loss}`, `a non-finite evaluation loss (${ev.loss})`, lr);
+          continue;
+        }
         await report({ kind: 'eval', step, loss: ev.loss, metric: ev.metric, examples: options.validation!.shape[0]! });
       }
       if (checkpointEvery && state.step % checkpointEvery === 0 && state.step < totalSteps) {
@@ -231,7 +231,8 @@ export async function train(flow: Flow, data: TrainData, options: TrainOptions =
     }
     await params.writeBack();
     if (options.checkpoint) await saveCheckpoint();
-    const validation = options.validation ? await evaluate() : undefined;
+    const last = options.validation ? await evaluate() : undefined;
+    const validation = last && { loss: last.loss, metric: last.metric ?? { name: image ? 'bitsPerDim' : 'natsPerDim', value: NaN } };
     const finalLoss = recent.length ? mean(recent) : NaN;
     return {
       engine: engine.name,

@@ -158,6 +158,29 @@ describe('non-finite steps', () => {
     for (const p of Object.values(flow.params)) for (const v of p.data) expect(Number.isFinite(v)).toBe(true);
   });
 
+  it('a diverged periodic evaluation rolls back like a divergent step (not an abort on a non-finite metric)', async () => {
+    const flow = createFlow({ ...spec, layers: spec.layers.slice(1) }, { seed: 1 });
+    const initial = snapshot(flow);
+    const events: TrainProgress[] = [];
+    const run = train(flow, data, {
+      ...base,
+      batchSize: 32,
+      steps: 200,
+      maxRollbacks: 2,
+      snapshotEvery: 1000,
+      validation: { data: Float64Array.from(data.data, (v) => v * 1e30), shape: data.shape },
+      evalEvery: 4,
+      onStep: (p) => void events.push(p),
+    });
+    await expect(run).rejects.toThrow(/a non-finite evaluation loss .* after 2 rollbacks/);
+    const rollbacks = events.filter((e): e is Extract<TrainProgress, { kind: 'rollback' }> => e.kind === 'rollback');
+    expect(rollbacks.map((r) => [r.step, r.toStep])).toEqual([[3, 0], [7, 0]]);
+    expect(rollbacks[0]!.reason).toMatch(/periodic evaluation's loss is (NaN|-?Infinity)/);
+    expect(events.some((e) => e.kind === 'eval')).toBe(false);
+    // Rolled back to the snapshot before the first step: the initial weights.
+    expect(snapshot(flow)).toEqual(initial);
+  });
+
   it('roll back to the last good state with a lower learning rate, then give up', async () => {
     // No ActNorm here: its data-dependent initialisation would refuse the overflowing batch.
     const flow = createFlow({ ...spec, layers: spec.layers.slice(1) }, { seed: 1 });

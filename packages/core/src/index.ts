@@ -32,3 +32,7 @@ export * from './io/safetensors.js';
 export * from './version.js';
 export * from './graph/normal.js';
 export { erf } from './reference/erf.js';
+export * from './engine/types.js';
+export * from './engine/registry.js';
+export * from './graph/inline.js';
+export * from './train/distillation.js';

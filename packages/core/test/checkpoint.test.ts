@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CheckpointError, createFlow, decodeSafetensors, encodeSafetensors, type FlowSpec } from '../src/index.js';
 import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from '../src/node/index.js';
@@ -14,6 +16,9 @@ const spec: FlowSpec = {
     { type: 'scale' },
   ],
 };
+
+const here = dirname(fileURLToPath(import.meta.url));
+const weightsPath = async (dir: string) => join(dir, (JSON.parse(await readFile(join(dir, 'flow.json'), 'utf8')) as { weights: { file: string } }).weights.file);
 
 const dirs: string[] = [];
 async function tmp() {
@@ -63,21 +68,24 @@ describe('checkpoints', () => {
     for (const [k, p] of Object.entries(flow.params)) {
       expect(Buffer.from(back.params[k]!.data.buffer).equals(Buffer.from(p.data.buffer)), k).toBe(true);
     }
-    expect((await readdir(dir)).sort()).toEqual(['flow.json', 'weights.safetensors']);
+    const names = (await readdir(dir)).sort();
+    expect(names).toHaveLength(2);
+    expect(names[0]).toBe('flow.json');
+    expect(names[1]).toMatch(/^weights\.[0-9a-f]{16}\.safetensors$/);
   });
 
   it('refuses a missing folder, a truncated or swapped weights file, and a spec that does not match the weights', async () => {
     await expect(loadCheckpoint(join(tmpdir(), 'bijective-no-such-dir'))).rejects.toThrow(/no checkpoint at .*bijective-no-such-dir/);
     const dir = await tmp();
     await saveCheckpoint(dir, createFlow(spec, { seed: 1 }));
-    const weights = join(dir, 'weights.safetensors');
+    const weights = await weightsPath(dir);
     const good = await readFile(weights);
     await truncate(weights, 100);
     await expect(loadCheckpoint(dir)).rejects.toThrow(/does not match flow\.json.*truncated/);
 
     const other = await tmp();
     await saveCheckpoint(other, createFlow(spec, { seed: 2 }));
-    await writeFile(weights, await readFile(join(other, 'weights.safetensors')));
+    await writeFile(weights, await readFile(await weightsPath(other)));
     await expect(loadCheckpoint(dir)).rejects.toThrow(CheckpointError);
 
     await writeFile(weights, good);
@@ -101,4 +109,56 @@ describe('checkpoints', () => {
     expect(await readFile(path, 'utf8')).toBe('new');
     expect(await readdir(dir)).toEqual(['a.txt']);
   });
+
+  it('refuses a weights file outside the folder and a missing weights hash (no skipped check)', async () => {
+    const dir = await tmp();
+    await saveCheckpoint(dir, createFlow(spec, { seed: 1 }));
+    const file = JSON.parse(await readFile(join(dir, 'flow.json'), 'utf8'));
+    await writeFile(join(dir, 'flow.json'), JSON.stringify({ ...file, weights: { ...file.weights, file: '../x.safetensors' } }));
+    await expect(loadCheckpoint(dir)).rejects.toThrow(/weights\.file must name a file inside the checkpoint folder, got "\.\.\/x\.safetensors"/);
+    await writeFile(join(dir, 'flow.json'), JSON.stringify({ ...file, weights: { file: file.weights.file, bytes: file.weights.bytes } }));
+    await expect(loadCheckpoint(dir)).rejects.toThrow(/weights\.sha256 is missing/);
+    const { weights: _w, ...noWeights } = file;
+    await writeFile(join(dir, 'flow.json'), JSON.stringify(noWeights));
+    await expect(loadCheckpoint(dir)).rejects.toThrow(/weights is missing/);
+  });
+
+  it('saves one atomic unit: killed after every single write/rename/removal, the folder loads to the old or the new save; orphans are cleaned', async () => {
+    const dir = await tmp();
+    const script = join(dir, 'save.mts');
+    const ckpt = join(dir, 'ckpt');
+    await writeFile(
+      script,
+      `import { createFlow } from ${JSON.stringify(join(here, '../src/index.ts'))};
+import { saveCheckpoint } from ${JSON.stringify(join(here, '../src/node/index.ts'))};
+const step = Number(process.argv[2]);
+const extra = new TextEncoder().encode('optimizer of step ' + step);
+await saveCheckpoint(${JSON.stringify(ckpt)}, createFlow(${JSON.stringify(spec)}, { seed: step }), { step }, { files: () => ({ 'optimizer.safetensors': extra }) });
+`,
+    );
+    const save = (step: number, killAfter: number) =>
+      new Promise<number | null>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', script, String(step)], { env: { ...process.env, BIJECTIVE_FAULT_KILL_AFTER: String(killAfter) }, stdio: ['ignore', 'ignore', 'inherit'] });
+        child.on('exit', (code, signal) => resolve(signal === 'SIGKILL' ? null : code));
+      });
+    expect(await save(1, 0)).toBe(0);
+    let step = 1;
+    let killed = 0;
+    // Each save makes 3 writes (weights, optimizer, flow.json: temp written, renamed) and removes 2 old files.
+    for (let k = 1; ; k++) {
+      const code = await save(step + 1, k);
+      const { meta, files } = await loadCheckpoint(ckpt);
+      const at = meta.step as number;
+      expect([step, step + 1]).toContain(at);
+      expect(new TextDecoder().decode(files['optimizer.safetensors'])).toBe(`optimizer of step ${at}`);
+      step = at;
+      if (code === 0) break;
+      expect(code).toBeNull();
+      killed++;
+    }
+    expect(killed).toBeGreaterThanOrEqual(8);
+    // A clean save removes whatever the crashed ones left.
+    expect(await save(step + 1, 0)).toBe(0);
+    expect((await readdir(ckpt)).sort()).toHaveLength(3);
+  }, 120_000);
 });

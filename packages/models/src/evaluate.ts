@@ -1,6 +1,6 @@
 import { Rng, bitsPerDim, natsPerDim, type FlowRuntime } from '@bijective/core';
 import { checkEventFits, gatherExamples, splitOf } from './datasets/batches.js';
-import { datasetSize, type Dataset } from './datasets/registry.js';
+import { datasetSize, type Dataset } from './datasets/dataset.js';
 
 /**
  * Test-set likelihood of a flow.

@@ -1,16 +1,15 @@
-import { PNG } from 'pngjs';
+import { encode } from 'fast-png';
 
 /**
  * Pictures of flows: grids and strips of images, and density heat maps, as PNG bytes
- * (pngjs). Pixel values: model outputs on the [0, 1) scale map to bytes as
+ * (fast-png: pure JavaScript, so this module runs in browsers as well as Node). Pixel values: model outputs on the [0, 1) scale map to bytes as
  * `clamp(⌊256·x⌋, 0, 255)`, the inverse of dequantisation `x = (k + u)/256`.
  */
 
 /** Encodes an RGBA buffer `[height, width, 4]` as PNG. */
-export function encodePng(width: number, height: number, rgba: Uint8Array): Buffer {
-  const png = new PNG({ width, height });
-  png.data.set(rgba);
-  return PNG.sync.write(png);
+export function encodePng(width: number, height: number, rgba: Uint8Array): Uint8Array {
+  if (rgba.length !== width * height * 4) throw new RangeError(`encodePng: ${width}×${height} RGBA needs ${width * height * 4} bytes, got ${rgba.length}`);
+  return encode({ width, height, data: rgba, channels: 4, depth: 8 });
 }
 
 export function toByte(x: number): number {
@@ -22,7 +21,7 @@ export function toByte(x: number): number {
  * Lays `n` images `[n, C, H, W]` (C = 1: grey, C = 3: RGB) out on a grid of `columns`
  * (default ⌈√n⌉) with a `gap`-pixel border, scaled up by `zoom`, as PNG.
  */
-export function imageGrid(data: ArrayLike<number>, shape: readonly [number, number, number, number], options: { columns?: number; gap?: number; zoom?: number } = {}): Buffer {
+export function imageGrid(data: ArrayLike<number>, shape: readonly [number, number, number, number], options: { columns?: number; gap?: number; zoom?: number } = {}): Uint8Array {
   const [n, c, h, w] = shape;
   if (c !== 1 && c !== 3) throw new RangeError(`imageGrid: images need 1 or 3 channels, got ${c}`);
   const columns = Math.max(1, Math.min(n, options.columns ?? Math.ceil(Math.sqrt(n))));
@@ -77,7 +76,7 @@ export function viridis(t: number): [number, number, number] {
  * A heat map of `values` `[height, width]` (row 0 at the top) through viridis, scaled so the
  * largest value is the brightest and 0 the darkest (densities: pass exp(log p)).
  */
-export function heatmap(values: ArrayLike<number>, width: number, height: number): Buffer {
+export function heatmap(values: ArrayLike<number>, width: number, height: number): Uint8Array {
   let max = 0;
   for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i]!) && values[i]! > max) max = values[i]!;
   const rgba = new Uint8Array(width * height * 4);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { createFlow } from '@bijective/core';
 import { saveCheckpoint } from '@bijective/core/node';
-import { getPreset, loadDataset } from '../src/index.js';
+import { getPreset, loadDataset } from '../src/node.js';
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -18,7 +18,7 @@ import {
   parseIdx,
   readIdx,
   toyGenerators,
-} from '../src/index.js';
+} from '../src/node.js';
 
 function idxBytes(type: number, dims: number[], data: number[]): Uint8Array {
   const header = new Uint8Array(4 + 4 * dims.length);

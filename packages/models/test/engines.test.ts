@@ -3,7 +3,7 @@ import { FLOAT32_TOLERANCES, assertClose } from '@bijective/core/testing';
 import { ortRuntime } from '@bijective/backend-onnx/node';
 import { tfjsRuntime } from '@bijective/backend-tfjs';
 import { afterAll, describe, expect, test } from 'vitest';
-import { getPreset } from '../src/index.js';
+import { getPreset } from '../src/node.js';
 import { inputFor, perturbedFlow } from './helpers.js';
 
 /**

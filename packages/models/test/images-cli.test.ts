@@ -6,7 +6,7 @@ import { saveCheckpoint } from '@bijective/core/node';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { main } from '../src/cli/main.js';
-import { getPreset, listShippedCheckpoints, loadMnist, shippedCheckpoint, shippedCheckpointDir, SHIPPED_PRESETS } from '../src/index.js';
+import { getPreset, listShippedCheckpoints, loadMnist, shippedCheckpoint, shippedCheckpointDir, SHIPPED_PRESETS } from '../src/node.js';
 
 /** Runs the CLI in this process, capturing stdout and stderr. */
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

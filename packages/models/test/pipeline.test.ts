@@ -1,6 +1,6 @@
 import { Rng, type FlowRuntime, type Tensor } from '@bijective/core';
 import { describe, expect, test } from 'vitest';
-import { batchStream, evaluate, gatherExamples, gaussianMixture2D, imageSet, type ImageDataset, type VectorDataset } from '../src/index.js';
+import { batchStream, evaluate, gatherExamples, gaussianMixture2D, imageSet, type ImageDataset, type VectorDataset } from '../src/node.js';
 
 /** A tiny image dataset: 10 "images" of 1×2×2 with known bytes. */
 function tinyImages(): ImageDataset {

@@ -1,6 +1,6 @@
 import { createFlow, latentPieces, runReference, sizeOf, traceFlow, type Flow, type FlowSpec } from '@bijective/core';
 import { describe, expect, test } from 'vitest';
-import { PresetError, UnknownPresetError, families, getPreset, glowFlow, iafFlow, mafFlow, presets, realnvpFlow } from '../src/index.js';
+import { PresetError, UnknownPresetError, families, getPreset, glowFlow, iafFlow, mafFlow, presets, realnvpFlow } from '../src/node.js';
 import { inputFor, maxAbsDiff, perturbedFlow } from './helpers.js';
 
 const REQUIRED = ['realnvp-2d', 'maf-2d', 'iaf-2d', 'nice-2d', 'nice-mnist', 'realnvp-fmnist', 'glow-fmnist-small', 'glow-fmnist', 'maf-784', 'iaf-784'];
@@ -40,6 +40,14 @@ describe('named presets', () => {
     expect(() => getPreset('glow-cifar')).toThrow(UnknownPresetError);
     expect(() => getPreset('glow-cifar')).toThrow(`unknown preset 'glow-cifar'; known presets: ${Object.keys(presets).join(', ')}`);
     expect(() => getPreset('toString')).toThrow(UnknownPresetError);
+  });
+
+  test('new glow presets floor the coupling scale at 0.1; scaleFloor null gives the plain Glow scale (the shipped checkpoint\'s)', () => {
+    const couplings = (spec: FlowSpec) => spec.layers.filter((l) => l.type === 'affineCoupling') as unknown as { scaleFloor?: number }[];
+    const floored = couplings(getPreset('glow-fmnist-small').spec());
+    expect(floored).toHaveLength(16);
+    expect(floored.every((l) => l.scaleFloor === 0.1)).toBe(true);
+    expect(couplings(glowFlow({ event: [1, 28, 28], scaleFloor: null })).every((l) => l.scaleFloor === undefined)).toBe(true);
   });
 
   test('glow-fmnist-small: 1×28×28, L = 2 levels × K = 8 steps of ActNorm → LU 1×1 conv → sigmoid affine coupling (CNN 64), split between levels', () => {

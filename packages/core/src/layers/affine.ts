@@ -1,6 +1,6 @@
 import type { GraphBuilder, Value } from '../graph/graph.js';
 import { logSigmoid, perChannel, sumPerExample } from '../graph/ops.js';
-import { num, oneOf, onlyKeys, type Obj } from '../flow/fields.js';
+import { SpecError, num, oneOf, onlyKeys, type Obj } from '../flow/fields.js';
 import { applyConditioner, conditionerParams, parseConditioner, type ConditionerSpec } from './conditioner.js';
 import { defineLayer, type LayerContext, type ParamDecl, type Step } from './layer.js';
 import { checkMask, partition, type MaskKind, type Partition } from './masks.js';
@@ -19,6 +19,10 @@ import { prefixed } from './nice.js';
  *   forward `y_b = x_b ⊙ exp(s) + t`, inverse `x_b = (y_b − t) ⊙ exp(−s)`, log|det J| = Σ s.
  * - `sigmoid` (Glow): `σ = sigmoid(ĥ + 2)` (near 0.88 at init, never 0, so the inverse is safe);
  *   forward `y_b = (x_b + t) ⊙ σ`, inverse `x_b = y_b / σ − t`, log|det J| = Σ log σ(ĥ + 2).
+ *   With `scaleFloor` f in (0, 1): `σ = f + (1 − f)·sigmoid(ĥ + 2)`, so the inverse divides by
+ *   at least f and stays bounded however far a trained conditioner pushes ĥ (without it, σ near 0
+ *   makes `y_b / σ` overflow when sampling from base noise); the map is still exact, with
+ *   log|det J| = Σ log σ. Absent (older specs) means f = 0, the plain Glow scale.
  *
  * With the checkerboard mask `b` is the whole input but only the masked positions change, so
  * the log-det sums over those positions only.
@@ -31,6 +35,8 @@ export interface AffineCouplingSpec {
   parity: 0 | 1;
   conditioner: ConditionerSpec;
   scale: AffineScale;
+  /** Lower bound of the sigmoid scale (`scale: 'sigmoid'` only), in (0, 1); absent means 0. */
+  scaleFloor?: number;
 }
 
 export type AffineScale = 'tanhExp' | 'sigmoid';
@@ -48,7 +54,12 @@ function shiftAndLogScale(ctx: LayerContext, spec: AffineCouplingSpec, p: Partit
   const c = p.transShape[0]!;
   const t = g.slice(h, 1, 0, c);
   const raw = g.slice(h, 1, c, 2 * c);
-  if (spec.scale === 'sigmoid') return { t, logScale: logSigmoid(g, g.add(raw, g.scalar(2))) };
+  if (spec.scale === 'sigmoid') {
+    const f = spec.scaleFloor;
+    if (f === undefined) return { t, logScale: logSigmoid(g, g.add(raw, g.scalar(2))) };
+    const sigma = g.add(g.scalar(f), g.mul(g.scalar(1 - f), g.sigmoid(g.add(raw, g.scalar(2)))));
+    return { t, logScale: g.log(sigma) };
+  }
   const factor = perChannel(g, ctx.param('scaleFactor'), p.transShape.length + 1);
   return { t, logScale: g.mul(factor, g.tanh(raw)) };
 }
@@ -77,12 +88,15 @@ function step(ctx: LayerContext, spec: AffineCouplingSpec, v: Value, inShape: re
 export const affineCoupling = defineLayer<AffineCouplingSpec>({
   type: 'affineCoupling',
   parse(o: Obj, path, inShape) {
-    onlyKeys(o, path, ['type', 'mask', 'parity', 'conditioner', 'scale']);
+    onlyKeys(o, path, ['type', 'mask', 'parity', 'conditioner', 'scale', 'scaleFloor']);
     const mask = oneOf(o, 'mask', path, ['half', 'alternating', 'channel', 'checkerboard'] as const, inShape.length === 3 ? 'checkerboard' : 'half');
     checkMask(mask, inShape, path);
     const parity = num(o, 'parity', path, { int: true, min: 0, max: 1, default: 0 }) as 0 | 1;
     const scale = oneOf(o, 'scale', path, ['tanhExp', 'sigmoid'] as const, 'tanhExp');
-    return { type: 'affineCoupling', mask, parity, conditioner: parseConditioner(o.conditioner, `${path}.conditioner`, inShape), scale };
+    const floor = o.scaleFloor === undefined ? undefined : num(o, 'scaleFloor', path, { min: 0, max: 1 });
+    if (floor !== undefined && scale !== 'sigmoid') throw new SpecError(`${path}.scaleFloor`, `only the 'sigmoid' scale has a floor (scale is '${scale}')`);
+    if (floor !== undefined && !(floor > 0 && floor < 1)) throw new SpecError(`${path}.scaleFloor`, `must lie strictly between 0 and 1, got ${floor}`);
+    return { type: 'affineCoupling', mask, parity, conditioner: parseConditioner(o.conditioner, `${path}.conditioner`, inShape), scale, ...(floor !== undefined ? { scaleFloor: floor } : {}) };
   },
   outShape: (_, s) => [...s],
   params(spec, inShape) {

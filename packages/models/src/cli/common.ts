@@ -4,6 +4,9 @@ import { loadCheckpoint, type CheckpointMeta } from '@bijective/core/node';
 import { loadDataset, type Dataset } from '../datasets/registry.js';
 
 /** An error the CLI reports as one line (no stack) with exit code 1. */
+/** The exit status a command asks for besides an error (an interrupted train: 128 + the signal's number). */
+export const exitStatus = { code: 0 };
+
 export class CliError extends Error {
   override name = 'CliError';
 }

@@ -8,6 +8,7 @@ import { registerEval } from './eval.js';
 import { registerExport } from './export.js';
 import { registerInfo } from './info.js';
 import { registerSample } from './sample.js';
+import { exitStatus } from './common.js';
 import { registerTrain } from './train.js';
 
 /** The `bijective` command line. Every command has `--help`. */
@@ -56,8 +57,9 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   program.exitOverride();
   for (const c of program.commands) c.exitOverride();
   try {
+    exitStatus.code = 0;
     await program.parseAsync([...argv], { from: 'user' });
-    return 0;
+    return exitStatus.code;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode; // commander printed its message (or help, exit 0)
     process.stderr.write(`bijective: ${oneLine(e)}\n`);

@@ -10,17 +10,18 @@ import { datasetShape, loadDataset, type Dataset } from '../datasets/registry.js
 import { DEFAULT_ENGINE, engineFamily } from '../engines.js';
 import { evaluate, type EvalResult } from '../evaluate.js';
 import { getPreset } from '../presets/registry.js';
-import { CliError, commandLine, intOption, numberOption, type TrainMeta } from './common.js';
+import { CliError, commandLine, exitStatus, intOption, numberOption, type TrainMeta } from './common.js';
 import { MetricsLog } from './metricsLog.js';
+import { lockRunFolder } from './runLock.js';
 import { progressDisplay } from './progress.js';
 
 export const METRICS_FILE = 'metrics.jsonl';
 
 export interface TrainCommandOptions {
-  preset: string;
+  preset?: string;
   dataset?: string;
   dataDir?: string;
-  dataSeed: number;
+  dataSeed?: number;
   engine: string;
   steps?: number;
   epochs?: number;
@@ -31,7 +32,7 @@ export interface TrainCommandOptions {
   clipGradNorm?: number;
   out?: string;
   resume?: boolean;
-  seed: number;
+  seed?: number;
   evalEvery?: number;
   evalExamples?: number;
   checkpointEvery: number;
@@ -70,17 +71,58 @@ async function previousCommands(dir: string): Promise<string[]> {
 }
 
 /** Runs `train`; returns the test metrics written into the checkpoint. */
-export async function runTrain(opts: TrainCommandOptions, argv: readonly string[]): Promise<{ dir: string; result: TrainResult; test: EvalResult & Record<string, unknown> }> {
-  const preset = getPreset(opts.preset);
+export async function runTrain(opts: TrainCommandOptions, argv: readonly string[]): Promise<{ dir: string; result: TrainResult; test: EvalResult & Record<string, unknown>; signal?: 'SIGINT' | 'SIGTERM' | 'SIGHUP' }> {
+  if (opts.preset === undefined && !opts.resume) throw new CliError("train: pass --preset <name> (see `bijective presets`)");
+  if (opts.preset === undefined && opts.out === undefined) throw new CliError('train --resume: pass --out <run folder> (or --preset, for runs/<preset>)');
+  if (opts.preset !== undefined) getPreset(opts.preset); // an unknown name is refused before anything is written
   if (engineFamily(opts.engine) !== 'tfjs') {
     throw new CliError(`train runs on TensorFlow.js engines (tfjs-wasm, tfjs-cpu, tfjs-node, ...); '${opts.engine}' does not train (it can eval, sample and density)`);
   }
   if (opts.steps !== undefined && opts.epochs !== undefined) throw new CliError('train: pass --steps or --epochs, not both');
-  const dir = opts.out ?? join('runs', preset.name);
-  const hasCheckpoint = existsSync(join(dir, FLOW_FILE));
-  if (opts.resume && !hasCheckpoint) throw new CliError(`train: nothing to resume in ${dir} (no ${FLOW_FILE}); drop --resume to start a new run there`);
-  if (!opts.resume && hasCheckpoint) throw new CliError(`train: ${dir} already holds a checkpoint; pass --resume to continue it, or choose another --out`);
+  const dir = opts.out ?? join('runs', opts.preset!);
+  const release = await lockRunFolder(dir);
+  try {
+    return await lockedTrain(opts, argv, dir);
+  } finally {
+    await release();
+  }
+}
 
+const SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+
+/**
+ * What a resumed run keeps from its checkpoint: preset, dataset, data seed, batch and seed. A
+ * flag left out takes the checkpoint's value; one that contradicts it is refused, by its name.
+ */
+async function resumedOptions(dir: string, opts: TrainCommandOptions): Promise<TrainCommandOptions> {
+  const file = JSON.parse(await readFile(join(dir, FLOW_FILE), 'utf8')) as { meta?: Partial<TrainMeta> & { run?: { batch?: number; seed?: number } } };
+  const m = file.meta ?? {};
+  const saved: [keyof TrainCommandOptions, string, unknown][] = [
+    ['preset', '--preset', m.preset],
+    ['dataset', '--dataset', m.dataset],
+    ['dataSeed', '--data-seed', m.dataSeed],
+    ['batch', '--batch', m.run?.batch],
+    ['seed', '--seed', m.run?.seed],
+  ];
+  const out: Record<string, unknown> = { ...opts };
+  for (const [key, flag, value] of saved) {
+    if (value === undefined) continue;
+    if (opts[key] !== undefined && opts[key] !== value) {
+      throw new CliError(`train --resume: ${flag} ${String(opts[key])} contradicts the checkpoint in ${dir}, made with ${flag} ${String(value)}; drop ${flag} (a resumed run keeps it)`);
+    }
+    out[key] = value;
+  }
+  if (out.preset === undefined) throw new CliError(`train --resume: the checkpoint in ${dir} does not say its preset; pass --preset`);
+  return out as unknown as TrainCommandOptions;
+}
+
+async function lockedTrain(given: TrainCommandOptions, argv: readonly string[], dir: string): Promise<{ dir: string; result: TrainResult; test: EvalResult & Record<string, unknown>; signal?: keyof typeof SIGNALS }> {
+  const hasCheckpoint = existsSync(join(dir, FLOW_FILE));
+  if (given.resume && !hasCheckpoint) throw new CliError(`train: nothing to resume in ${dir} (no ${FLOW_FILE}); drop --resume to start a new run there`);
+  if (!given.resume && hasCheckpoint) throw new CliError(`train: ${dir} already holds a checkpoint; pass --resume to continue it, or choose another --out`);
+  const resumed = given.resume ? await resumedOptions(dir, given) : given;
+  const opts = { ...resumed, dataSeed: resumed.dataSeed ?? 1, seed: resumed.seed ?? 0 };
+  const preset = getPreset(opts.preset!);
   const dataset = await loadDataset(opts.dataset ?? preset.dataset, { seed: opts.dataSeed, ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}) });
   const flow: Flow = createFlow(preset.spec(), { seed: opts.seed });
   const event = flow.spec.event;
@@ -114,12 +156,22 @@ export async function runTrain(opts: TrainCommandOptions, argv: readonly string[
   const log = new MetricsLog(join(dir, METRICS_FILE));
   const display = progressDisplay({ unit: image ? 'img' : 'ex', batch, ...(opts.quiet ? { tty: false } : {}) });
   const controller = new AbortController();
-  const onSigint = () => {
-    display.line('interrupted: stopping after this step and saving a checkpoint (Ctrl-C again to quit at once)');
-    controller.abort();
-    process.off('SIGINT', onSigint);
+  // SIGINT (Ctrl-C), SIGTERM (`timeout`, `docker stop`, systemd) and SIGHUP all stop after the
+  // step and save; a second one kills at once (the handlers are removed). The run then exits 128 + signal.
+  let signal: keyof typeof SIGNALS | undefined;
+  const handlers = Object.keys(SIGNALS).map((name) => {
+    const handler = () => {
+      signal = name as keyof typeof SIGNALS;
+      display.line(`interrupted (${name}): stopping after this step and saving a checkpoint (again to quit at once)`);
+      controller.abort();
+      removeHandlers();
+    };
+    process.on(name, handler);
+    return [name, handler] as const;
+  });
+  const removeHandlers = () => {
+    for (const [name, handler] of handlers) process.off(name, handler);
   };
-  process.on('SIGINT', onSigint);
   // The trainer's loop can run for long stretches on promise continuations alone (an engine
   // whose reads resolve at once), which starves timers and signal handlers: so the deadline is
   // checked at every step, and every 200 ms the step callback yields to the event loop, letting
@@ -172,7 +224,7 @@ export async function runTrain(opts: TrainCommandOptions, argv: readonly string[
     });
   } finally {
     display.stop();
-    process.off('SIGINT', onSigint);
+    removeHandlers();
     await log.flush();
   }
   const elapsed = (performance.now() - started) / 1000;
@@ -197,20 +249,21 @@ export async function runTrain(opts: TrainCommandOptions, argv: readonly string[
   }
   const saved = await loadCheckpoint(dir);
   const summary = { engine: result.engine, steps: result.steps, updates: result.updates, rejected: result.rejected, rollbacks: result.rollbacks, lrScale: result.lrScale, stopped: result.stopped, seconds: elapsed };
-  await saveCheckpoint(dir, saved.flow, { ...saved.meta, result: summary, metrics: { train: { loss: result.loss, [result.metric.name]: result.metric.value }, test } });
+  // The same unit with the metrics added: the optimizer state (same weights) travels along.
+  await saveCheckpoint(dir, saved.flow, { ...saved.meta, result: summary, metrics: { train: { loss: result.loss, [result.metric.name]: result.metric.value }, test } }, { files: () => saved.files });
   log.append({ kind: 'test', ...test });
   await log.flush();
-  return { dir, result, test };
+  return { dir, result, test, ...(signal ? { signal } : {}) };
 }
 
 export function registerTrain(program: Command, argv: readonly string[]): void {
   program
     .command('train')
     .description('train a preset on a dataset (TensorFlow.js), with checkpoints, periodic test evaluation and metrics.jsonl')
-    .requiredOption('--preset <name>', 'a named preset (see `bijective presets`)')
+    .option('--preset <name>', "a named preset (see `bijective presets`); a --resume takes the checkpoint's")
     .option('--dataset <name>', "dataset (default: the preset's; see `bijective datasets`)")
     .option('--data-dir <dir>', 'folder of the Fashion-MNIST IDX gzip files (default /usr/share/datasets/fashion-mnist)')
-    .option('--data-seed <n>', 'seed of the generated 2-D datasets', intOption(0), 1)
+    .option('--data-seed <n>', 'seed of the generated 2-D datasets (default 1; a --resume takes the checkpoint\'s)', intOption(0))
     .option('--engine <engine>', 'tfjs engine: tfjs-wasm, tfjs-cpu, tfjs-node, ...', DEFAULT_ENGINE)
     .option('--steps <n>', "number of steps (default: the preset's)", intOption(1))
     .option('--epochs <n>', 'number of epochs (instead of --steps)', intOption(1))
@@ -221,7 +274,7 @@ export function registerTrain(program: Command, argv: readonly string[]): void {
     .option('--clip-grad-norm <x>', 'clip the global gradient norm', numberOption((v) => v > 0, 'a positive number'))
     .option('--out <dir>', 'run folder: checkpoint, metrics.jsonl (default runs/<preset>)')
     .option('--resume', 'continue the run saved in --out')
-    .option('--seed <n>', 'seed of the initial weights, batch order and dequantisation noise', intOption(0), 0)
+    .option('--seed <n>', 'seed of the initial weights, batch order and dequantisation noise (default 0; a --resume takes the checkpoint\'s)', intOption(0))
     .option('--eval-every <n>', 'evaluate on test examples every n steps (default steps/10)', intOption(1))
     .option('--eval-examples <n>', 'test examples in each periodic evaluation (default: 1000 images, every 2-D point)', intOption(1))
     .option('--checkpoint-every <n>', 'save a checkpoint every n steps', intOption(1), 1000)
@@ -230,7 +283,8 @@ export function registerTrain(program: Command, argv: readonly string[]): void {
     .option('--quiet', 'plain progress lines even on a terminal')
     .action(async (opts: TrainCommandOptions) => {
       if (opts.decay !== 'none' && opts.decay !== 'cosine') throw new CliError(`train: --decay must be 'none' or 'cosine', got '${String(opts.decay)}'`);
-      const { dir, result, test } = await runTrain(opts, argv);
+      const { dir, result, test, signal } = await runTrain(opts, argv);
+      if (signal) exitStatus.code = SIGNALS[signal];
       const metric = test.bitsPerDim !== undefined ? `bits/dim ${test.bitsPerDim.toFixed(4)}` : `nats/dim ${test.natsPerDim!.toFixed(4)}`;
       const kl = test.kl ? `, KL to the true density ${test.kl.value.toFixed(4)} ± ${test.kl.stdErr.toFixed(4)} nats` : '';
       process.stdout.write(

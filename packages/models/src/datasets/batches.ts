@@ -1,5 +1,5 @@
 import { Rng, dequantize, formatShape, sizeOf, type Tensor } from '@bijective/core';
-import { datasetShape, datasetSize, type Dataset } from './registry.js';
+import { datasetShape, datasetSize, type Dataset } from './dataset.js';
 
 /**
  * The training pipeline: examples in a seeded random order (a fresh permutation every

@@ -1,37 +1,17 @@
+/**
+ * Datasets by name, loaded from files where they are images (Node only: reads IDX files and
+ * the `mnist` package); the shapes and the 2-D generators are browser-safe in `dataset.ts`.
+ */
 import { Rng } from '@bijective/core';
 import { UnknownDatasetError } from './errors.js';
 import { FASHION_MNIST_DEFAULT_DIR, loadFashionMnist } from './fashionMnist.js';
-import type { ImageSet } from './images.js';
-import { gaussianMixture2D, type GaussianMixture2D } from './mixture.js';
+import type { Dataset } from './dataset.js';
+import { gaussianMixture2D } from './mixture.js';
 import { loadMnist } from './mnist.js';
 import { toyGenerators } from './toy2d.js';
 
-/** Continuous vectors `[n, D]` row-major (the 2-D toys). */
-export interface VectorDataset {
-  kind: 'vector';
-  name: string;
-  dim: number;
-  train: Float64Array;
-  test: Float64Array;
-  nTrain: number;
-  nTest: number;
-  /** The true density, when known in closed form (`mixture`). */
-  truth?: GaussianMixture2D;
-}
-
-/** 8-bit images, dequantised per batch. */
-export interface ImageDataset {
-  kind: 'image';
-  name: string;
-  /** `[C, H, W]`. */
-  shape: [number, number, number];
-  train: ImageSet;
-  test: ImageSet;
-  /** Number of intensity levels (256). */
-  bins: number;
-}
-
-export type Dataset = VectorDataset | ImageDataset;
+export type { Dataset, ImageDataset, VectorDataset } from './dataset.js';
+export { datasetShape, datasetSize } from './dataset.js';
 
 export interface LoadOptions {
   /** Seed of the toy generators (default 1); the test set uses a separate stream derived from it. */
@@ -84,13 +64,4 @@ export async function loadDataset(name: string, options: LoadOptions = {}): Prom
   }
   const gen = toyGenerators[canonical]!;
   return { kind: 'vector', name: canonical, dim: 2, train: gen(nTrain, new Rng(seed)), test: gen(nTest, new Rng(seed + TEST_SEED_OFFSET)), nTrain, nTest };
-}
-
-/** Values per example. */
-export function datasetSize(d: Dataset): number {
-  return d.kind === 'vector' ? d.dim : d.shape[0] * d.shape[1] * d.shape[2];
-}
-
-export function datasetShape(d: Dataset): number[] {
-  return d.kind === 'vector' ? [d.dim] : [...d.shape];
 }

@@ -27,6 +27,13 @@ export interface GlowOptions {
   invConv?: 'lu' | 'plain';
   /** The prior of the factored-out halves (default 'conditional', Glow's learned prior). */
   splitPrior?: 'conditional' | 'normal';
+  /**
+   * Lower bound of every coupling's sigmoid scale (default 0.1; `null` for the plain Glow scale,
+   * as in the shipped glow-fmnist-small checkpoint). It keeps sampling from base noise finite:
+   * each coupling's inverse divides by the scale, and a trained conditioner can drive the plain
+   * scale to ~0.
+   */
+  scaleFloor?: number | null;
   name?: string;
 }
 
@@ -37,6 +44,7 @@ export function glowFlow(options: GlowOptions): FlowSpec {
   const levels = positiveInt('glow', 'levels', options.levels ?? 2);
   const steps = positiveInt('glow', 'steps', options.steps ?? 8);
   const hidden = positiveInt('glow', 'hidden', options.hidden ?? 64);
+  const scaleFloor = options.scaleFloor === undefined ? 0.1 : options.scaleFloor;
   const [, h, w] = event as [number, number, number];
   if (h % 2 ** levels !== 0 || w % 2 ** levels !== 0) {
     throw new PresetError(`glow: ${levels} levels squeeze H and W ${levels} times; [${event.join(', ')}] is not divisible by ${2 ** levels}`);
@@ -48,7 +56,7 @@ export function glowFlow(options: GlowOptions): FlowSpec {
       layers.push(
         { type: 'actNorm' },
         { type: 'invConv1x1', variant: options.invConv ?? 'lu' },
-        { type: 'affineCoupling', mask: 'channel', parity: 0, conditioner: { type: 'cnn', hidden }, scale: 'sigmoid' },
+        { type: 'affineCoupling', mask: 'channel', parity: 0, conditioner: { type: 'cnn', hidden }, scale: 'sigmoid', ...(scaleFloor !== null ? { scaleFloor } : {}) },
       );
     }
     if (l < levels - 1) layers.push({ type: 'split', prior: options.splitPrior ?? 'conditional' });

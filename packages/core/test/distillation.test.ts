@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DISTILL_OUTPUTS,
+  GraphBuilder,
+  TEACHER_PREFIX,
+  baseLogDensity,
+  distillationGraph,
+  inlineGraph,
+  klEstimate,
+  runGraph,
+  teacherParams,
+  traceFlow,
+  type Flow,
+  type FlowSpec,
+  type RefTensor,
+} from '../src/index.js';
+import { caseFlow, caseInput, flowCases } from '../src/testing/index.js';
+import { decode, encode, maxAbsDiff, randomFlow, randomInput } from './helpers.js';
+
+const D = 6;
+const made = (type: 'maf' | 'iaf', order: string) => ({ type, order, hidden: [16] });
+const spec = (type: 'maf' | 'iaf'): FlowSpec => ({
+  version: 1,
+  event: [D],
+  layers: [made(type, 'natural'), { type: 'permute', kind: 'reverse' }, made(type, 'natural')],
+});
+
+/** The teacher's parameters as fed to the graph: `teacherParams` values with their shapes. */
+function refParams(teacher: Flow): Record<string, RefTensor> {
+  const shapes = paramsOf(teacher, (k) => `${TEACHER_PREFIX}${k}`);
+  return Object.fromEntries(Object.entries(teacherParams(teacher)).map(([k, v]) => [k, { data: Float64Array.from(v), shape: shapes[k]!.shape }]));
+}
+
+function paramsOf(flow: Flow, rename = (k: string) => k): Record<string, RefTensor> {
+  return Object.fromEntries(Object.entries(flow.params).map(([k, p]) => [rename(k), { data: Float64Array.from(p.data), shape: p.shape }]));
+}
+
+describe('inlineGraph', () => {
+  it.each(flowCases().map((c) => [c.name, c] as const))('re-emits the %s density and sample graphs exactly', (_name, c) => {
+    const flow = caseFlow(c);
+    for (const direction of ['density', 'sample'] as const) {
+      const graph = traceFlow(flow, direction);
+      const g = new GraphBuilder();
+      const inName = direction === 'density' ? 'x' : 'z';
+      const input = g.input(inName, ['N', ...flow.spec.event]);
+      const outs = inlineGraph(g, graph, { [inName]: input });
+      for (const [k, v] of Object.entries(outs)) g.output(k, v);
+      const copy = g.build();
+      const x = direction === 'density' ? caseInput(c, 3) : randomInput([3, ...flow.spec.event], 5, 0.5);
+      const run = (gr: typeof graph) => runGraph(gr, { params: paramsOf(flow), inputs: { [inName]: { data: Float64Array.from(x.data), shape: x.shape } }, batch: 3 });
+      const a = run(graph);
+      const b = run(copy);
+      for (const k of Object.keys(graph.outputs)) {
+        expect(a[k]!.data.every(Number.isFinite), `${direction}/${k} finite`).toBe(true);
+        expect(maxAbsDiff(b[k]!.data, a[k]!.data), `${direction}/${k}`).toBe(0);
+      }
+    }
+  });
+
+  it('renames parameters and refuses an unbound input', () => {
+    const flow = randomFlow(spec('maf'), 3);
+    const graph = traceFlow(flow, 'density');
+    const g = new GraphBuilder();
+    const x = g.input('x', ['N', D]);
+    inlineGraph(g, graph, { x }, { renameParam: (n) => `t/${n}` });
+    const names = Object.keys(g.build().params);
+    expect(names.length).toBe(Object.keys(flow.params).length);
+    expect(names.every((n) => n.startsWith('t/'))).toBe(true);
+    expect(() => inlineGraph(new GraphBuilder(), graph, {})).toThrow(/graph input 'x' is not bound/);
+  });
+});
+
+describe('distillationGraph', () => {
+  const teacher = randomFlow(spec('maf'), 11, 0.4);
+  const student = randomFlow(spec('iaf'), 12, 0.4);
+  const graph = distillationGraph(student, teacher);
+  const n = 64;
+  const z = randomInput([n, D], 9);
+  const out = runGraph(graph, { params: { ...paramsOf(student), ...refParams(teacher) }, inputs: { z: { data: Float64Array.from(z.data), shape: z.shape } }, batch: n });
+
+  it('is the Monte-Carlo KL(q ‖ p) of the student sampling pass against the teacher density pass', () => {
+    // The same quantity from the two flows' own graphs, run separately.
+    const { x, logDet } = decode(student, z);
+    const logQ = baseLogDensity(z.data, n).map((b, i) => b + logDet.data[i]!);
+    const logP = encode(teacher, { data: x.data, shape: [n, D] }).logProb.data;
+    expect(maxAbsDiff(out[DISTILL_OUTPUTS.x]!.data, x.data)).toBe(0);
+    expect(maxAbsDiff(out[DISTILL_OUTPUTS.logQ]!.data, logQ)).toBeLessThan(1e-12);
+    expect(maxAbsDiff(out[DISTILL_OUTPUTS.logP]!.data, logP)).toBeLessThan(1e-12);
+    let kl = 0;
+    for (let i = 0; i < n; i++) kl += (logQ[i]! - logP[i]!) / n;
+    expect(out[DISTILL_OUTPUTS.loss]!.shape).toEqual([]);
+    expect(Math.abs(out[DISTILL_OUTPUTS.loss]!.data[0]! - kl)).toBeLessThan(1e-12);
+    // Two different random flows: the divergence is clearly positive.
+    expect(klEstimate(out.logQ!.data, out.logP!.data).kl).toBeGreaterThan(0.05);
+  });
+
+  it('is zero, sample by sample, when the student is the teacher', () => {
+    const self = runGraph(distillationGraph(teacher, teacher), {
+      params: { ...paramsOf(teacher), ...refParams(teacher) },
+      inputs: { z: { data: Float64Array.from(z.data), shape: z.shape } },
+      batch: n,
+    });
+    expect(maxAbsDiff(self.logQ!.data, self.logP!.data)).toBeLessThan(1e-9);
+  });
+
+  it('names the teacher parameters with the reserved prefix and refuses mismatched events', () => {
+    const tNames = Object.keys(graph.params).filter((k) => k.startsWith(TEACHER_PREFIX));
+    expect(tNames.length).toBe(Object.keys(teacher.params).length);
+    const other = randomFlow({ ...spec('iaf'), event: [D + 1], layers: [made('iaf', 'natural')] }, 3);
+    expect(() => distillationGraph(other, teacher)).toThrow(/student's event \[7\] differs from the teacher's \[6\]/);
+  });
+});
+
+describe('klEstimate', () => {
+  it('gives the mean and its standard error', () => {
+    const r = klEstimate([1, 2, 3, 4], [0, 0, 0, 0]);
+    expect(r.kl).toBe(2.5);
+    expect(r.stderr).toBeCloseTo(Math.sqrt(1.6666666666666667 / 4), 14);
+    expect(() => klEstimate([1], [0])).toThrow(RangeError);
+  });
+});
