@@ -86,6 +86,7 @@ export const onnxLowering: LoweringTable<string, OnnxBuildContext> = {
   relu: unary('Relu'),
   sqrt: unary('Sqrt'),
   abs: unary('Abs'),
+  erf: unary('Erf'),
 
   add: binary('Add'),
   sub: binary('Sub'),

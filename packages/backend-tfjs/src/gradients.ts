@@ -67,6 +67,12 @@ const GRADIENTS: Grad[] = [
   },
   // d|x| = sign(x), and 0 at 0 (the subgradient TensorFlow uses).
   { kernelName: tf.Abs, inputsToSave: ['x'], gradFunc: (dy, [x]) => ({ x: () => tf.mul(dy as T, tf.sign(float(x!))) }) },
+  // d erf(x)/dx = 2/√π · e^(−x²).
+  {
+    kernelName: tf.Erf,
+    inputsToSave: ['x'],
+    gradFunc: (dy, [x]) => ({ x: () => tf.mul(dy as T, tf.mul(tf.exp(tf.neg(tf.square(float(x!)))), 2 / Math.sqrt(Math.PI))) }),
+  },
 
   {
     kernelName: tf.Add,

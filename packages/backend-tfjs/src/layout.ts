@@ -56,6 +56,7 @@ const UNARY = {
   relu: tf.relu,
   sqrt: tf.sqrt,
   abs: tf.abs,
+  erf: tf.erf,
 } as const satisfies Partial<Record<Node['op'], (x: tf.Tensor) => tf.Tensor>>;
 
 const BINARY = {

@@ -79,6 +79,7 @@ export const tfjsLowering: LoweringTable<tf.Tensor, TfContext> = {
   relu: (_, [x]) => tf.relu(x!),
   sqrt: (_, [x]) => tf.sqrt(x!),
   abs: (_, [x]) => tf.abs(x!),
+  erf: (_, [x]) => tf.erf(x!),
 
   add: (_, [a, b]) => tf.add(a!, b!),
   sub: (_, [a, b]) => tf.sub(a!, b!),

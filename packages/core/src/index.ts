@@ -32,6 +32,8 @@ export * from './runtime/check.js';
 export * from './runtime/reference.js';
 export * from './io/safetensors.js';
 export * from './version.js';
+export * from './graph/normal.js';
+export { erf } from './reference/erf.js';
 export * from './engine/types.js';
 export * from './engine/registry.js';
 export * from './graph/inline.js';

@@ -1,5 +1,5 @@
 import { formatShape, type DType, type Dim, type Shape } from '../tensor.js';
-import type { Node, NodeOf, PrimitiveAttrs, PrimitiveName, ReducePrimitive } from './primitives.js';
+import type { Node, NodeOf, PrimitiveAttrs, PrimitiveName, ReducePrimitive, UnaryPrimitive } from './primitives.js';
 
 /**
  * A graph of primitives: plain data (JSON-serialisable), nodes in topological order.
@@ -136,7 +136,7 @@ export class GraphBuilder {
 
   // ---- elementwise --------------------------------------------------------------------
 
-  private unary(op: 'neg' | 'exp' | 'log' | 'tanh' | 'sigmoid' | 'relu' | 'sqrt' | 'abs', x: Value): Value {
+  private unary(op: UnaryPrimitive, x: Value): Value {
     if (x.dtype !== 'float32') fail(op, [x], 'a float32 tensor');
     return this.push(op, [x], {}, x.shape, 'float32');
   }
@@ -148,6 +148,7 @@ export class GraphBuilder {
   relu(x: Value) { return this.unary('relu', x); }
   sqrt(x: Value) { return this.unary('sqrt', x); }
   abs(x: Value) { return this.unary('abs', x); }
+  erf(x: Value) { return this.unary('erf', x); }
 
   private binary(op: 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'less' | 'greaterEqual', a: Value, b: Value): Value {
     if (a.dtype !== 'float32' || b.dtype !== 'float32') fail(op, [a, b], 'two float32 tensors');

@@ -1,6 +1,6 @@
 import type { GraphBuilder} from './graph.js';
 import { GraphError, type Graph, type Value } from './graph.js';
-import type { NodeOf, PrimitiveName } from './primitives.js';
+import type { NodeOf, PrimitiveName, UnaryPrimitive } from './primitives.js';
 
 export interface InlineOptions {
   /** Renames the graph's parameters as they enter the builder (e.g. a frozen teacher's `teacher/` prefix). */
@@ -9,7 +9,7 @@ export interface InlineOptions {
 
 type Replay = { readonly [K in PrimitiveName]: (g: GraphBuilder, node: NodeOf<K>, ins: Value[], opts: InlineOptions) => Value };
 
-const unary = (op: 'neg' | 'exp' | 'log' | 'tanh' | 'sigmoid' | 'relu' | 'sqrt' | 'abs') => (g: GraphBuilder, _n: unknown, ins: Value[]) => g[op](ins[0]!);
+const unary = (op: UnaryPrimitive) => (g: GraphBuilder, _n: unknown, ins: Value[]) => g[op](ins[0]!);
 const binary = (op: 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'less' | 'greaterEqual') => (g: GraphBuilder, _n: unknown, ins: Value[]) => g[op](ins[0]!, ins[1]!);
 
 /** Every primitive re-emitted through the builder's checked methods (so shapes are checked again). */
@@ -27,6 +27,7 @@ const REPLAY: Replay = {
   relu: unary('relu'),
   sqrt: unary('sqrt'),
   abs: unary('abs'),
+  erf: unary('erf'),
   add: binary('add'),
   sub: binary('sub'),
   mul: binary('mul'),

@@ -25,6 +25,8 @@ export interface PrimitiveAttrs {
   relu: Record<string, never>;
   sqrt: Record<string, never>;
   abs: Record<string, never>;
+  /** The error function erf(x) = 2/√π ∫₀ˣ e^(−t²) dt (ONNX `Erf`, tfjs `erf`). */
+  erf: Record<string, never>;
 
   add: Record<string, never>;
   sub: Record<string, never>;
@@ -64,7 +66,7 @@ export interface ReduceAttrs {
 
 export type PrimitiveName = keyof PrimitiveAttrs;
 
-export const UNARY_PRIMITIVES = ['neg', 'exp', 'log', 'tanh', 'sigmoid', 'relu', 'sqrt', 'abs'] as const;
+export const UNARY_PRIMITIVES = ['neg', 'exp', 'log', 'tanh', 'sigmoid', 'relu', 'sqrt', 'abs', 'erf'] as const;
 export const BINARY_PRIMITIVES = ['add', 'sub', 'mul', 'div', 'maximum', 'less', 'greaterEqual'] as const;
 export const REDUCE_PRIMITIVES = ['sum', 'mean', 'max'] as const;
 export type UnaryPrimitive = (typeof UNARY_PRIMITIVES)[number];

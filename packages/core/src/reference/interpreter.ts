@@ -1,6 +1,7 @@
 import type { Graph } from '../graph/graph.js';
 import type { LoweringTable, Node } from '../graph/primitives.js';
 import { formatShape, sizeOf, type Dim } from '../tensor.js';
+import { erf } from './erf.js';
 import * as k from './kernels.js';
 import type { RefTensor } from './kernels.js';
 
@@ -42,6 +43,7 @@ export const referenceLowering: LoweringTable<RefTensor, RefContext> = {
   relu: unary((v) => (v > 0 ? v : 0)),
   sqrt: unary(Math.sqrt),
   abs: unary(Math.abs),
+  erf: unary(erf),
   add: binary((a, b) => a + b),
   sub: binary((a, b) => a - b),
   mul: binary((a, b) => a * b),

@@ -63,6 +63,7 @@ const DEFS: Def[] = [
   ['relu', ['relu'], (c) => c.g.relu(c.input('x', [6]))],
   ['sqrt', ['sqrt'], (c) => c.g.sqrt(c.input('x', [4], 0.01, 9))],
   ['abs', ['abs'], (c) => c.g.abs(c.input('x', [5]))],
+  ['erf', ['erf'], (c) => c.g.erf(c.input('x', [6], -3.5, 3.5))],
   ['add/broadcast', ['add'], (c) => c.g.add(c.input('x', [3, 4]), c.param('b', [4]))],
   ['sub/broadcast', ['sub'], (c) => c.g.sub(c.param('b', [3, 1]), c.input('x', [3, 4]))],
   ['mul/broadcast', ['mul'], (c) => c.g.mul(c.input('x', [2, 3, 4]), c.param('s', [2, 1, 1]))],
