@@ -4,7 +4,7 @@ import type { Graph } from '../graph/graph.js';
 import { runGraph } from '../reference/interpreter.js';
 import type { RefTensor } from '../reference/kernels.js';
 import type { Tensor } from '../tensor.js';
-import { checkInput, sampleNoise } from './check.js';
+import { guardRuntime } from './guard.js';
 import type { FlowRuntime } from './types.js';
 
 /** Parameters of a flow as float64 reference tensors. */
@@ -41,24 +41,21 @@ export function referenceRuntime(flow: Flow): FlowRuntime {
   const event = flow.spec.event;
   const toTensor = (t: RefTensor): Tensor => ({ data: t.data, shape: [...t.shape] });
   const decode = async (z: Tensor) => {
-    checkInput('decode: z', z, event);
     return toTensor(runReference(flow, sampleGraph(), { z })[SAMPLE_OUTPUTS.x]!);
   };
-  return {
+  return guardRuntime({
     engine: 'reference',
     async logProb(x) {
-      checkInput('logProb: x', x, event);
       return runReference(flow, densityGraph(), { x })[DENSITY_OUTPUTS.logProb]!.data;
     },
     async encode(x) {
-      checkInput('encode: x', x, event);
       const out = runReference(flow, densityGraph(), { x });
       return { z: toTensor(out[DENSITY_OUTPUTS.z]!), logDet: out[DENSITY_OUTPUTS.logDet]!.data };
     },
     decode,
-    async sample(options) {
-      return decode(sampleNoise(options, event));
+    async sample() {
+      throw new Error('unreachable: guardRuntime draws the noise and calls decode');
     },
     async dispose() {},
-  };
+  }, event);
 }
