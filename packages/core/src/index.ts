@@ -30,6 +30,7 @@ export * from './layers/registry.js';
 export * from './runtime/types.js';
 export * from './runtime/check.js';
 export * from './runtime/reference.js';
+export * from './runtime/guard.js';
 export * from './io/safetensors.js';
 export * from './version.js';
 export * from './graph/normal.js';

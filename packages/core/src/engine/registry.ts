@@ -1,4 +1,6 @@
 import type { Flow } from '../flow/flow.js';
+import { guardRuntime } from '../runtime/guard.js';
+import { referenceRuntime } from '../runtime/reference.js';
 import type { FlowRuntime } from '../runtime/types.js';
 import type { EngineProvider, EngineStatus, GradientEngine } from './types.js';
 
@@ -52,7 +54,11 @@ async function requireEngine(engine: string, forTraining: boolean): Promise<Engi
   const p = providerOf(engine)!;
   if (!s.available) {
     const why = `${s.reason ?? 'not available here'}${s.install ? ` (install: ${s.install})` : ''}`;
-    throw new EngineUnavailableError(engine, `engine '${engine}' is not available: ${why}`);
+    const others = (await listEngines()).filter((e) => e.available).map((e) => e.engine);
+    throw new EngineUnavailableError(
+      engine,
+      `engine '${engine}' is not available: ${why}; available engines: ${others.join(', ') || 'none'}`,
+    );
   }
   if (forTraining && (!s.trains || !p.openGradients)) {
     throw new EngineUnavailableError(engine, `engine '${engine}' runs flows but cannot train them`);
@@ -62,10 +68,26 @@ async function requireEngine(engine: string, forTraining: boolean): Promise<Engi
 
 /** A runtime for `flow` on `engine`, or an {@link EngineUnavailableError} saying why not. */
 export async function openRuntime(flow: Flow, engine: string): Promise<FlowRuntime> {
-  return (await requireEngine(engine, false)).openRuntime(flow, engine);
+  const rt = await (await requireEngine(engine, false)).openRuntime(flow, engine);
+  return guardRuntime(rt, flow.spec);
 }
 
 /** The gradient engine of `engine` (what core's trainer drives), or an error saying why not. */
 export async function openGradients(engine: string): Promise<GradientEngine> {
   return (await requireEngine(engine, true)).openGradients!(engine);
 }
+
+/**
+ * Core's own provider: the float64 reference interpreter, always available. It cannot train yet
+ * (`trains: false`); the reference GradientEngine (branch `grad`) plugs in as `openGradients`.
+ */
+registerEngineProvider({
+  family: 'reference',
+  engines: ['reference'],
+  async status(engine) {
+    return { engine, family: 'reference', available: true, detail: 'float64 TypeScript interpreter', trains: false };
+  },
+  async openRuntime(flow) {
+    return referenceRuntime(flow);
+  },
+});

@@ -6,6 +6,7 @@ import type { RefTensor } from '../reference/kernels.js';
 import type { Tensor } from '../tensor.js';
 import { CONTEXT_INPUT, checkContext } from '../flow/context.js';
 import { checkInput, sampleNoise } from './check.js';
+import { guardRuntime } from './guard.js';
 import type { FlowRuntime } from './types.js';
 
 /** Parameters of a flow as float64 reference tensors. */
@@ -48,7 +49,7 @@ export function referenceRuntime(flow: Flow): FlowRuntime {
     return c ? { [name]: t, [CONTEXT_INPUT]: c } : { [name]: t };
   };
   const decode = async (z: Tensor, context: Tensor | undefined, what = 'decode') => toTensor(runReference(flow, sampleGraph(), inputs(what, 'z', z, context))[SAMPLE_OUTPUTS.x]!);
-  return {
+  return guardRuntime({
     engine: 'reference',
     async logProb(x, options) {
       return runReference(flow, densityGraph(), inputs('logProb', 'x', x, options?.context))[DENSITY_OUTPUTS.logProb]!.data;
@@ -62,5 +63,5 @@ export function referenceRuntime(flow: Flow): FlowRuntime {
       return decode(sampleNoise(options, event), options.context, 'sample');
     },
     async dispose() {},
-  };
+  }, flow.spec);
 }
