@@ -4,7 +4,7 @@ import type { FlowRuntime } from '@bijective/core';
 import { DEFAULT_ENGINE, openRuntime } from '../engines.js';
 import { heatmap } from '../render.js';
 import { CliError, intOption, openCheckpoint } from './common.js';
-import { parseCsvPoints, toCsv, writeOutput } from './output.js';
+import { checkOutPath, parseCsvPoints, refuseExisting, toCsv, writeOutput, type OutputTarget } from './output.js';
 
 interface DensityOptions {
   checkpoint: string;
@@ -15,6 +15,7 @@ interface DensityOptions {
   size: number;
   engine: string;
   batch: number;
+  force?: boolean;
 }
 
 async function logProbBatched(runtime: FlowRuntime, data: Float64Array, n: number, event: readonly number[], batch: number): Promise<Float64Array> {
@@ -54,6 +55,13 @@ export function gridPoints(range: readonly [number, number, number, number], siz
 
 async function density(opts: DensityOptions): Promise<void> {
   if (opts.points === undefined && opts.heatmap === undefined) throw new CliError('density: pass --points FILE.csv, --heatmap FILE.png, or both');
+  const outTarget: OutputTarget = { command: 'density', flag: '--out', force: opts.force === true };
+  const heatTarget: OutputTarget = { command: 'density', flag: '--heatmap', force: opts.force === true };
+  for (const [path, target] of [[opts.out, outTarget], [opts.heatmap, heatTarget]] as const) {
+    if (path === undefined) continue;
+    checkOutPath(path, target.flag, 'density');
+    await refuseExisting(path, target);
+  }
   const { flow } = await openCheckpoint(opts.checkpoint);
   const event = flow.spec.event;
   if (opts.heatmap !== undefined && !(event.length === 1 && event[0] === 2)) {
@@ -82,13 +90,13 @@ async function density(opts: DensityOptions): Promise<void> {
         rows[i * (points.d + 1) + points.d] = lp[i]!;
       }
       const csv = toCsv(rows, points.n, points.d + 1, [...Array.from({ length: points.d }, (_, j) => `x${j}`), 'log_density']);
-      if (opts.out !== undefined) await writeOutput(opts.out, csv);
+      if (opts.out !== undefined) await writeOutput(opts.out, csv, outTarget);
       else process.stdout.write(csv);
     }
     if (opts.heatmap !== undefined) {
       const grid = gridPoints(parseRange(opts.range), opts.size);
       const lp = await logProbBatched(runtime, grid, opts.size * opts.size, event, opts.batch);
-      await writeOutput(opts.heatmap, heatmap(lp.map(Math.exp), opts.size, opts.size));
+      await writeOutput(opts.heatmap, heatmap(lp.map(Math.exp), opts.size, opts.size), heatTarget);
     }
   } finally {
     await runtime.dispose();
@@ -107,5 +115,6 @@ export function registerDensity(program: Command): void {
     .option('--size <n>', 'heat map width and height in pixels', intOption(2), 256)
     .option('--engine <engine>', 'engine: reference, tfjs-wasm, ort-node-cpu, ...', DEFAULT_ENGINE)
     .option('--batch <n>', 'points per call', intOption(1), 4096)
+    .option('--force', 'replace --out / --heatmap if they exist')
     .action(density);
 }

@@ -9,6 +9,7 @@ import { registerExport } from './export.js';
 import { registerInfo } from './info.js';
 import { registerSample } from './sample.js';
 import { exitStatus } from './common.js';
+import { withoutTempNames } from './output.js';
 import { registerTrain } from './train.js';
 
 /** The `bijective` command line. Every command has `--help`. */
@@ -48,7 +49,9 @@ export function buildProgram(argv: readonly string[] = process.argv.slice(2)): C
 /** First line of an error's message: what the user sees. */
 function oneLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
-  return (msg.split('\n').find((l) => l.trim() !== '') ?? msg).trim();
+  // An error from a write deep inside (a checkpoint save) names the hidden temp file of the
+  // atomic write; the user knows the file by its own name.
+  return withoutTempNames((msg.split('\n').find((l) => l.trim() !== '') ?? msg).trim());
 }
 
 /** Runs the CLI; resolves to the exit code. Errors are one line on stderr, never a stack (set BIJECTIVE_DEBUG=1 for one). */

@@ -1,5 +1,57 @@
 import { writeFileAtomic } from '@bijective/core/node';
+import { lstat } from 'node:fs/promises';
 import { extname } from 'node:path';
+import { CliError } from './common.js';
+
+/** Where a command writes and whether it may replace what is there (`--force`). */
+export interface OutputTarget {
+  command: string;
+  /** The flag that named the path (`--out`, `--heatmap`), for messages. */
+  flag: string;
+  force?: boolean;
+}
+
+/** Refuses an empty path (`--out ''` would write into the working folder under a hidden temp name). */
+export function checkOutPath(path: string, flag: string, command: string): void {
+  if (path.trim() === '') throw new CliError(`${command}: ${flag} must name a file or folder, got ''`);
+}
+
+/** Refuses to replace an existing `path` unless `--force`. A symlink counts as existing (it is replaced, never followed). */
+export async function refuseExisting(path: string, target: OutputTarget): Promise<void> {
+  const st = await lstat(path).catch(() => undefined);
+  if (!st) return;
+  if (st.isDirectory()) throw new CliError(`${target.command}: ${target.flag} ${path} is a folder; name a file`);
+  if (!target.force) throw new CliError(`${target.command}: ${path} already exists; pass --force to replace it, or choose another ${target.flag}`);
+}
+
+const REASONS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EISDIR: 'it is a folder',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EEXIST: 'a part of the path is a file, not a folder',
+  ENOENT: 'no such folder',
+  ENAMETOOLONG: 'the name is too long',
+  ELOOP: 'too many symbolic links',
+};
+
+/**
+ * A file-system error met while writing `path`, as one CLI line naming `path` (never the
+ * hidden temp file of an atomic write) and the reason in words.
+ */
+export function writeError(e: unknown, path: string, command: string): unknown {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) return e;
+  return new CliError(`${command}: cannot write ${path} (${REASONS[code] ?? code})`);
+}
+
+/** Removes the hidden temp-file names of atomic writes (`.NAME.PID.HEX.tmp` → `NAME`) from a message. */
+export function withoutTempNames(message: string): string {
+  return message.replace(/\.([^/\s'"]+)\.\d+\.[0-9a-f]{8}\.tmp/g, '$1');
+}
 
 /** Output format by file extension. */
 export function outputKind(path: string, command: string): 'png' | 'csv' {
@@ -45,6 +97,13 @@ export function parseCsvPoints(text: string, file: string): { data: Float64Array
   return { data: Float64Array.from(rows.flat()), n: rows.length, d };
 }
 
-export async function writeOutput(path: string, data: Uint8Array | string): Promise<void> {
-  await writeFileAtomic(path, data);
+/** Writes one output file atomically; an existing file is replaced only with `--force`. */
+export async function writeOutput(path: string, data: Uint8Array | string, target: OutputTarget): Promise<void> {
+  checkOutPath(path, target.flag, target.command);
+  await refuseExisting(path, target);
+  try {
+    await writeFileAtomic(path, data);
+  } catch (e) {
+    throw writeError(e, path, target.command);
+  }
 }

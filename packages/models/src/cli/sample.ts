@@ -5,7 +5,7 @@ import { DEFAULT_ENGINE, openRuntime } from '../engines.js';
 import { imageGrid } from '../render.js';
 import { CliError, datasetFor, intOption, numberOption, openCheckpoint, type TrainMeta } from './common.js';
 import { classIndex, oneHot, sampleContext } from './conditioning.js';
-import { outputKind, toCsv, writeOutput } from './output.js';
+import { checkOutPath, outputKind, refuseExisting, toCsv, writeOutput, type OutputTarget } from './output.js';
 
 /** The image shape `[C, H, W]` of a flow's examples: its event, or the shape of the images it was trained on. */
 export function imageShapeOf(flow: Flow, meta: TrainMeta): [number, number, number] | undefined {
@@ -32,6 +32,7 @@ interface SampleOptions {
   dataDir?: string;
   context?: string;
   class?: string;
+  force?: boolean;
 }
 
 function parsePair(s: string): [number, number] {
@@ -41,7 +42,10 @@ function parsePair(s: string): [number, number] {
 }
 
 async function sample(opts: SampleOptions): Promise<void> {
+  checkOutPath(opts.out, '--out', 'sample');
   const kind = outputKind(opts.out, 'sample');
+  const target: OutputTarget = { command: 'sample', flag: '--out', force: opts.force === true };
+  await refuseExisting(opts.out, target); // before any work
   const { flow, meta } = await openCheckpoint(opts.checkpoint);
   const image = imageShapeOf(flow, meta);
   if (kind === 'png' && !image) throw new CliError(`sample: this flow's examples are vectors of ${flow.dim}; write them as CSV (--out FILE.csv)`);
@@ -62,7 +66,7 @@ async function sample(opts: SampleOptions): Promise<void> {
         for (let i = 0; i < d; i++) zs[f * d + i] = (1 - t) * z.data[i]! + t * z.data[d + i]!;
       }
       const frames = await runtime.decode({ data: zs, shape: [k, ...flow.spec.event] });
-      await writeOutput(opts.out, imageGrid(frames.data, [k, ...image!], { columns: k, zoom: opts.zoom }));
+      await writeOutput(opts.out, imageGrid(frames.data, [k, ...image!], { columns: k, zoom: opts.zoom }), target);
       return;
     }
     const k = flow.spec.context?.[0];
@@ -75,16 +79,16 @@ async function sample(opts: SampleOptions): Promise<void> {
       for (let c = 0; c < k; c++) rows.push(await runtime.sample({ n: opts.n, temperature: opts.temperature, seed: opts.seed, context: { data: oneHot(c, k), shape: [k] } }));
       const all = new Float64Array(k * rows[0]!.data.length);
       rows.forEach((r, c) => all.set(r.data, c * r.data.length));
-      await writeOutput(opts.out, imageGrid(all, [k * opts.n, ...image], { zoom: opts.zoom, columns: opts.n }));
+      await writeOutput(opts.out, imageGrid(all, [k * opts.n, ...image], { zoom: opts.zoom, columns: opts.n }), target);
       return;
     }
     const context = sampleContext(meta, k, opts);
     const x = await runtime.sample({ n: opts.n, temperature: opts.temperature, seed: opts.seed, ...(context ? { context } : {}) });
-    if (kind === 'png') await writeOutput(opts.out, imageGrid(x.data, [opts.n, ...image!], { zoom: opts.zoom, ...(opts.columns ? { columns: opts.columns } : {}) }));
+    if (kind === 'png') await writeOutput(opts.out, imageGrid(x.data, [opts.n, ...image!], { zoom: opts.zoom, ...(opts.columns ? { columns: opts.columns } : {}) }), target);
     else {
       // A flow trained on a user's table writes its samples under the table's column names.
       const columns = Array.isArray(meta.columns) && meta.columns.length === flow.dim ? (meta.columns as string[]) : undefined;
-      await writeOutput(opts.out, toCsv(x.data, opts.n, flow.dim, columns));
+      await writeOutput(opts.out, toCsv(x.data, opts.n, flow.dim, columns), target);
     }
   } finally {
     await runtime.dispose();
@@ -108,6 +112,7 @@ export function registerSample(program: Command): void {
     .option('--frames <n>', 'with --interpolate: images in the strip, both ends included', intOption(2), 8)
     .option('--context <values>', 'conditional flows: the context, comma-separated (as many values as the flow was conditioned on)')
     .option('--class <k>', "class-conditional flows: a class index or name, or 'all' for a PNG grid with one row of --n samples per class")
+    .option('--force', 'replace --out if it exists')
     .option('--dataset <name>', 'with --interpolate: dataset (default: the checkpoint\'s)')
     .option('--data-dir <dir>', 'folder of the Fashion-MNIST IDX files')
     .action(sample);

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { createFlow, type Flow } from '@bijective/core';
@@ -14,6 +14,7 @@ import { CliError, commandLine, exitStatus, intOption, numberOption, type TrainM
 import { checkConditionOn, conditionalSpec, withClassContext, type ConditioningOptions } from './conditioning.js';
 import { dataFileSpec, fitDataStandardize, loadUserData, specForData, type DataOptions } from './data.js';
 import { MetricsLog } from './metricsLog.js';
+import { checkOutPath, writeError } from './output.js';
 import { lockRunFolder } from './runLock.js';
 import { progressDisplay } from './progress.js';
 
@@ -87,9 +88,15 @@ export async function runTrain(opts: TrainCommandOptions, argv: readonly string[
     throw new CliError(`train runs on TensorFlow.js engines (tfjs-wasm, tfjs-cpu, tfjs-node, ...); '${opts.engine}' does not train (it can eval, sample and density)`);
   }
   if (opts.steps !== undefined && opts.epochs !== undefined) throw new CliError('train: pass --steps or --epochs, not both');
+  if (opts.out !== undefined) checkOutPath(opts.out, '--out', 'train');
   const dir = opts.out ?? join('runs', opts.preset!);
-  const release = await lockRunFolder(dir);
+  const st = await stat(dir).catch(() => undefined);
+  if (st && !st.isDirectory()) throw new CliError(`train: --out ${dir} is a file; a run folder is a folder (choose another --out)`);
+  const release = await lockRunFolder(dir).catch((e: unknown) => {
+    throw writeError(e, dir, 'train');
+  });
   try {
+    await MetricsLog.check(join(dir, METRICS_FILE), 'train');
     return await lockedTrain(opts, argv, dir);
   } finally {
     await release();
