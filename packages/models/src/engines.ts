@@ -1,4 +1,4 @@
-import { referenceRuntime, type Flow, type FlowRuntime } from '@bijective/core';
+import { guardRuntime, referenceRuntime, type Flow, type FlowRuntime } from '@bijective/core';
 
 /**
  * One name space over every engine the CLI can run a flow on:
@@ -23,8 +23,16 @@ export function engineFamily(engine: string): EngineFamily {
   throw new EngineNotAvailableError(`unknown engine '${engine}': expected 'reference', a tfjs engine (tfjs-wasm, tfjs-cpu, tfjs-node, ...) or an ONNX Runtime engine (ort-node-cpu, ort-web-wasm, ...)`);
 }
 
-/** A runtime for `flow` on `engine`; an engine that cannot run here is an error saying why. */
+/**
+ * A runtime for `flow` on `engine`; an engine that cannot run here is an error saying why.
+ * Every runtime carries core's edge checks (`guardRuntime`: inputs, context, `sample` options,
+ * use after `dispose`); one a backend already guarded is not wrapped twice.
+ */
 export async function openRuntime(flow: Flow, engine: string = DEFAULT_ENGINE): Promise<FlowRuntime> {
+  return guardRuntime(await openUnguarded(flow, engine), flow.spec);
+}
+
+async function openUnguarded(flow: Flow, engine: string): Promise<FlowRuntime> {
   const family = engineFamily(engine);
   if (family === 'reference') return referenceRuntime(flow);
   if (family === 'tfjs') {

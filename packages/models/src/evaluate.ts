@@ -47,6 +47,7 @@ export async function evaluate(runtime: FlowRuntime, dataset: Dataset, options: 
   const split = options.split ?? 'test';
   checkEventFits(dataset, options.event);
   const total = splitOf(dataset, split).count;
+  if (total === 0) throw new Error(`the ${split} split of ${dataset.name} is empty: nothing to evaluate`);
   const n = Math.min(total, options.limit ?? total);
   const batch = options.batch ?? 256;
   const rng = new Rng(options.seed ?? 0);

@@ -42,6 +42,10 @@ describe('image commands on a Glow checkpoint', () => {
     expect([png.width, png.height]).toEqual([4 * 29 + 1, 29 + 1]);
     const { test: testSet } = loadMnist();
     const pixel = (frame: number, i: number) => png.data[4 * ((1 + Math.floor(i / 28)) * png.width + 1 + frame * 29 + (i % 28))]!;
+    const count = loadMnist().test.count;
+    const outside = await run(['sample', '--checkpoint', join(dir, 'glow'), '--interpolate', '--between', `3,${count}`, '--out', join(dir, 'never.png')]);
+    expect(outside.code).toBe(1);
+    expect(outside.stderr).toBe(`bijective: sample: --between 3,${count}: index ${count} is out of range; the test split of mnist has ${count} examples (0..${count - 1})\n`);
     for (const [frame, index] of [[0, 3], [3, 10]] as const) {
       let same = 0;
       for (let i = 0; i < 784; i++) if (pixel(frame, i) === testSet.data[index * 784 + i]) same++;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Rng, sizeOf, type Flow, type Tensor } from '@bijective/core';
-import { gatherExamples } from '../datasets/batches.js';
+import { gatherExamples, splitOf } from '../datasets/batches.js';
 import { DEFAULT_ENGINE, openRuntime } from '../engines.js';
 import { imageGrid } from '../render.js';
 import { CliError, datasetFor, intOption, numberOption, openCheckpoint, type TrainMeta } from './common.js';
@@ -55,6 +55,9 @@ async function sample(opts: SampleOptions): Promise<void> {
     if (opts.interpolate) {
       const dataset = await datasetFor(meta, opts, 'sample --interpolate');
       const [a, b] = parsePair(opts.between);
+      const count = splitOf(dataset, 'test').count;
+      const outside = [a, b].find((i) => i >= count);
+      if (outside !== undefined) throw new CliError(`sample: --between ${opts.between}: index ${outside} is out of range; the test split of ${dataset.name} has ${count} examples (0..${count - 1})`);
       const x = gatherExamples(dataset, 'test', [a, b], flow.spec.event, new Rng(opts.seed));
       if (flow.spec.context) throw new CliError('sample: --interpolate is for unconditional flows');
       const { z } = await runtime.encode(x);

@@ -160,10 +160,12 @@ async function lockedTrain(given: TrainCommandOptions, argv: readonly string[], 
   const lr = opts.lr ?? preset.training.lr;
   const steps = opts.epochs === undefined ? (opts.steps ?? preset.training.steps) : undefined;
   const data = trainData(dataset, 'train', event);
+  if (data.shape[0] === 0) throw new CliError(`train: the training split of ${dataset.name} is empty`);
   const totalSteps = steps ?? opts.epochs! * Math.floor(data.shape[0]! / Math.min(batch, data.shape[0]!));
   const warmup = opts.warmup ?? Math.min(200, Math.floor(totalSteps / 10));
   const evalEvery = opts.evalEvery ?? Math.max(1, Math.ceil(totalSteps / 10));
   const validation = trainData(dataset, 'test', event, opts.evalExamples ?? (image ? 1000 : undefined));
+  if (validation.shape[0] === 0) throw new CliError(`train: the test split of ${dataset.name} is empty (it is evaluated during and after training)`);
 
   const meta: TrainMeta = {
     preset: preset.name,

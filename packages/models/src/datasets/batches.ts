@@ -40,7 +40,9 @@ export function splitOf(dataset: Dataset, split: 'train' | 'test'): { count: num
  */
 export function gatherExamples(dataset: Dataset, split: 'train' | 'test', indices: readonly number[], event: readonly number[], rng?: Rng): Tensor {
   const size = datasetSize(dataset);
-  const { values } = splitOf(dataset, split);
+  const { values, count } = splitOf(dataset, split);
+  const bad = indices.find((i) => !Number.isInteger(i) || i < 0 || i >= count);
+  if (bad !== undefined) throw new RangeError(`example ${bad} is out of range: the ${split} split of ${dataset.name} has ${count} examples (0..${count - 1})`);
   const shape = [indices.length, ...event];
   if (dataset.kind === 'vector') {
     const data = new Float64Array(indices.length * size);
