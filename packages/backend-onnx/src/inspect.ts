@@ -26,6 +26,13 @@ const EXPECTED: Record<ModelRole, { inputs: string[]; outputs: string[] }> = {
   sample: { inputs: [ONNX_NAMES.z], outputs: [ONNX_NAMES.x] },
 };
 
+/** The shape `[N, ...]` an output of a Bijective model has for a batch of N (N stands as -1); undefined for a name it does not know. */
+export function expectedOutputShape(name: string | null | undefined, event: readonly number[], n = -1): number[] | undefined {
+  if (name === ONNX_NAMES.logProb || name === ONNX_NAMES.logDet) return [n];
+  if (name === ONNX_NAMES.z || name === ONNX_NAMES.x) return [n, ...event];
+  return undefined;
+}
+
 /** protobufjs gives int64 as a number or as a Long, depending on what is installed. */
 function toNumber(v: unknown): number {
   if (typeof v === 'number') return v;
@@ -97,6 +104,15 @@ export function inspectModel(bytes: Uint8Array, source = 'model'): BijectiveMode
     event.every((d, i) => toNumber(dims[i + 1]!.dimValue) === d);
   if (!shapeOk) {
     throw new OnnxModelError(`${source}: input ${describeValue(input)} does not match the spec's event: expected float32 [N, ${event.join(', ')}] (${formatShape(['N', ...event])})`);
+  }
+  // Each output's declared shape (where the file declares one) must be that of the event:
+  // log_prob and log_det [N], z and x [N, ...event]; a fixed dimension that differs is refused.
+  for (const out of graph.output) {
+    const want = expectedOutputShape(out.name, event);
+    const declared = out.type?.tensorType?.shape?.dim;
+    if (!want || !declared) continue;
+    const ok = declared.length === want.length && declared.every((d, i) => i === 0 || d.dimParam || toNumber(d.dimValue) === want[i]);
+    if (!ok) throw new OnnxModelError(`${source}: output ${describeValue(out)} does not match the spec's event: expected [${['N', ...want.slice(1)].join(', ')}]`);
   }
   const checksum = metadata[INITIALIZERS_CHECKSUM_KEY];
   if (checksum !== undefined) {

@@ -1,7 +1,7 @@
 import { checkContext, checkInput, sampleNoise, type Flow, type FlowRuntime, type SampleOptions, type Tensor } from '@bijective/core';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-web';
 import { METADATA_KEYS, ONNX_NAMES, exportOnnx, type ExportOptions, type ModelRole, type OnnxExport } from './export.js';
-import { OnnxModelError, inspectModel, type BijectiveModelInfo } from './inspect.js';
+import { OnnxModelError, expectedOutputShape, inspectModel, type BijectiveModelInfo } from './inspect.js';
 import type { OrtEngine } from './engines.js';
 
 /** The part of the onnxruntime JS API the runner uses; onnxruntime-node and onnxruntime-web both provide it. */
@@ -105,16 +105,32 @@ export async function createOrtRuntime(
     if (c) out[ONNX_NAMES.context] = new ort.Tensor('float32', toFloat32(c), [n, contextShape![0]!]);
     return out;
   };
-  const runDensity = async (x: Tensor, what: string, context?: Tensor) => {
+  /**
+   * What a session returned, checked against the declared event: every output the caller reads
+   * is float32 of shape `[n, ...event]` (z, x) or `[n]` (log_prob, log_det). A model whose graph
+   * computes another shape than its metadata declares is refused, not read past its end.
+   */
+  const checked = (out: Record<string, OrtTensor>, names: readonly string[], n: number, model: LoadedModel | undefined) => {
+    for (const name of names) {
+      const t = out[name];
+      const want = expectedOutputShape(name, event, n)!;
+      if (!t) throw new OnnxModelError(`${model?.source ?? 'model'}: ONNX Runtime returned no output '${name}'`);
+      if (t.type !== 'float32' || t.dims.length !== want.length || t.dims.some((d, i) => Number(d) !== want[i])) {
+        throw new OnnxModelError(`${model?.source ?? 'model'}: output '${name}' is ${t.type} [${t.dims.join(', ')}], the spec's event makes it float32 [${want.join(', ')}] for ${n} inputs`);
+      }
+    }
+    return out;
+  };
+  const runDensity = async (x: Tensor, what: string, reads: readonly string[], context?: Tensor) => {
     const session = need(density, what, 'log_prob');
     const n = checkInput(`${what}: x`, x, event);
     const out = await session.run(feeds(ONNX_NAMES.x, x, n, context, what));
-    return out;
+    return checked(out, reads, n, models.log_prob);
   };
   const decode = async (z: Tensor, what = 'decode', context?: Tensor) => {
     const session = need(sampler, what, 'sample');
     const n = checkInput(`${what}: z`, z, event);
-    const out = await session.run(feeds(ONNX_NAMES.z, z, n, context, what));
+    const out = checked(await session.run(feeds(ONNX_NAMES.z, z, n, context, what)), [ONNX_NAMES.x], n, models.sample);
     return { data: out[ONNX_NAMES.x]!.data as Float32Array, shape: [n, ...event] };
   };
   return {
@@ -122,11 +138,11 @@ export async function createOrtRuntime(
     event,
     models: Object.fromEntries(Object.entries(models).map(([k, m]) => [k, m.info])),
     async logProb(x, options) {
-      const out = await runDensity(x, 'logProb', options?.context);
+      const out = await runDensity(x, 'logProb', [ONNX_NAMES.logProb], options?.context);
       return out[ONNX_NAMES.logProb]!.data as Float32Array;
     },
     async encode(x, options) {
-      const out = await runDensity(x, 'encode', options?.context);
+      const out = await runDensity(x, 'encode', [ONNX_NAMES.z, ONNX_NAMES.logDet], options?.context);
       return { z: { data: out[ONNX_NAMES.z]!.data as Float32Array, shape: [...out[ONNX_NAMES.z]!.dims] }, logDet: out[ONNX_NAMES.logDet]!.data as Float32Array };
     },
     decode: (z, options) => decode(z, 'decode', options?.context),

@@ -92,6 +92,33 @@ describe('loading and validating models', () => {
     await (await ortRuntime(models)).dispose();
   });
 
+  test("an output whose shape is not the declared event's is refused: declared in the file, or computed by the graph", async () => {
+    const event = inspectModel(models.sample).event;
+    // Declared: the sample model's 'x' output says [N, event + 1].
+    const declared = onnx.ModelProto.decode(models.sample);
+    const x = declared.graph!.output.find((o) => o.name === 'x')!;
+    const last = x.type!.tensorType!.shape!.dim![event.length]!;
+    last.dimValue = event[event.length - 1]! + 1;
+    const bytes = new Uint8Array(onnx.ModelProto.encode(declared).finish());
+    expect(() => inspectModel(bytes, 'sample.onnx')).toThrow(new RegExp(`sample.onnx: output 'x' \\[N, .*${event[event.length - 1]! + 1}\\] does not match the spec's event: expected \\[N, ${event.join(', ')}\\]`));
+    // Computed: the graph's last node writes x twice side by side ([N, 2·D]) with no declared shape.
+    const computed = onnx.ModelProto.decode(models.sample);
+    const g = computed.graph!;
+    const producer = g.node.find((n) => n.output.includes('x'))!;
+    producer.output = producer.output.map((o) => (o === 'x' ? 'x_single' : o));
+    g.node.push(onnx.NodeProto.create({ opType: 'Concat', input: ['x_single', 'x_single'], output: ['x'], name: 'doubled', attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }] }));
+    g.output.find((o) => o.name === 'x')!.type!.tensorType!.shape = null;
+    const rt = await ortRuntime({ sample: new Uint8Array(onnx.ModelProto.encode(computed).finish()) });
+    try {
+      await expect(rt.sample({ n: 3, seed: 1 })).rejects.toThrow(new RegExp(`sample model: output 'x' is float32 \\[3, ${2 * event[0]!}.*\\], the spec's event makes it float32 \\[3, ${event.join(', ')}\\] for 3 inputs`));
+    } finally {
+      await rt.dispose();
+    }
+    const good = await ortRuntime(models);
+    expect((await good.sample({ n: 3, seed: 1 })).data.length).toBe(3 * event.reduce((a, b) => a * b, 1));
+    await good.dispose();
+  });
+
   test("a model whose inputs are not a Bijective flow's is refused, naming what it has", async () => {
     const g = new OnnxGraph(new NameScope(), 'classifier');
     g.inputs.push(valueInfo('image', DataType.FLOAT, ['batch', 3, 224, 224]));
