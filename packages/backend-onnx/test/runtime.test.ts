@@ -96,15 +96,15 @@ describe('loading and validating models', () => {
     const event = inspectModel(models.sample).event;
     // Declared: the sample model's 'x' output says [N, event + 1].
     const declared = onnx.ModelProto.decode(models.sample);
-    const x = declared.graph!.output.find((o) => o.name === 'x')!;
+    const x = (declared.graph as onnx.GraphProto).output.find((o) => o.name === 'x')!;
     const last = x.type!.tensorType!.shape!.dim![event.length]!;
     last.dimValue = event[event.length - 1]! + 1;
     const bytes = new Uint8Array(onnx.ModelProto.encode(declared).finish());
     expect(() => inspectModel(bytes, 'sample.onnx')).toThrow(new RegExp(`sample.onnx: output 'x' \\[N, .*${event[event.length - 1]! + 1}\\] does not match the spec's event: expected \\[N, ${event.join(', ')}\\]`));
     // Computed: the graph's last node writes x twice side by side ([N, 2·D]) with no declared shape.
     const computed = onnx.ModelProto.decode(models.sample);
-    const g = computed.graph!;
-    const producer = g.node.find((n) => n.output.includes('x'))!;
+    const g = computed.graph as onnx.GraphProto;
+    const producer = g.node.find((n) => n.output?.includes('x')) as onnx.NodeProto;
     producer.output = producer.output.map((o) => (o === 'x' ? 'x_single' : o));
     g.node.push(onnx.NodeProto.create({ opType: 'Concat', input: ['x_single', 'x_single'], output: ['x'], name: 'doubled', attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }] }));
     g.output.find((o) => o.name === 'x')!.type!.tensorType!.shape = null;
