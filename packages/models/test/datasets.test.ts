@@ -44,6 +44,19 @@ describe('IDX', () => {
     expect(big.data[299]).toBe(299 % 256);
   });
 
+  test('gzip is inflated only as far as the IDX header allows: a bomb is refused, a gzip with the header cut short is corrupt', () => {
+    // Header [10, 28, 28] (7840 values), then 64 MB of zeros: ~64 kB of gzip.
+    const header = idxBytes(0x08, [10, 28, 28], []);
+    const bomb = gzipSync(Buffer.concat([header, Buffer.alloc(64 * 2 ** 20)]));
+    expect(bomb.length).toBeLessThan(200_000);
+    expect(() => parseIdx(bomb, 'bomb.idx.gz')).toThrow(new IdxError('bomb.idx.gz: the gzip data inflates to more than the 7856 bytes its IDX header (dims [10, 28, 28]) declares; refused (trailing bytes or a gzip bomb)'));
+    const huge = idxBytes(0x08, [60000, 2000, 2000], []);
+    expect(() => parseIdx(gzipSync(huge), 'huge.idx.gz')).toThrow(/huge\.idx\.gz: header says dims \[60000, 2000, 2000\] = 240000000000 values; the limit is 2147483648/);
+    const exact = idxBytes(0x08, [2, 3, 3], values);
+    expect(Array.from(parseIdx(gzipSync(exact), 'ok.idx.gz').data)).toEqual(values);
+    expect(() => parseIdx(gzipSync(exact).subarray(0, 20), 'cut.idx.gz')).toThrow(/cut\.idx\.gz: gzip data is corrupt|truncated/);
+  });
+
   test('a corrupt header is an error naming the file and what is wrong', () => {
     const good = idxBytes(0x08, [2, 3, 3], values);
     const badMagic = Uint8Array.from(good);
