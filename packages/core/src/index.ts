@@ -9,6 +9,7 @@ export { refTensor, type RefTensor } from './reference/kernels.js';
 export * from './reference/interpreter.js';
 export * from './flow/fields.js';
 export * from './flow/flow.js';
+export * from './flow/limits.js';
 export * from './flow/trace.js';
 export * from './flow/context.js';
 export * from './flow/metrics.js';

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { createFlow, SpecError, type FlowSpec } from '../src/index.js';
+import { describe, expect, it, test } from 'vitest';
+import { createFlow, SpecError, SPEC_LIMITS, type FlowSpec } from '../src/index.js';
 
 const good: FlowSpec = {
   version: 1,
@@ -43,4 +43,20 @@ describe('flow specs', () => {
       expect(() => createFlow(spec as FlowSpec)).toThrow(message);
     });
   }
+});
+
+describe('spec size limits, checked before anything is allocated', () => {
+  const coupling = (hidden: number[]) => ({ type: 'additiveCoupling', mask: 'half', parity: 0, conditioner: { type: 'mlp', hidden, activation: 'relu' } });
+  test('an event of 1e9 values is refused by its size, not a V8 abort', () => {
+    expect(() => createFlow({ version: 1, event: [1e9], layers: [coupling([8])] })).toThrow(new SpecError('spec.event', `[1000000000] is 1000000000 values per example; the limit is ${SPEC_LIMITS.eventSize} (2^24)`));
+    expect(() => createFlow({ version: 1, event: [3, 4096, 4096], layers: [coupling([8])] })).toThrow(/spec\.event: \[3, 4096, 4096\] is 50331648 values per example/);
+  });
+  test('parameters beyond 2^28 are refused, naming the largest', () => {
+    expect(() => createFlow({ version: 1, event: [4], layers: [coupling([1e6, 1e6])] })).toThrow(/spec\.layers: the flow declares \d+ parameters; the limit is 268435456 .* the largest is 'layers\.0\.[\w.]+' with 1000000000000/);
+    expect(() => createFlow({ version: 1, event: [2], context: [2 ** 21], base: 'conditionalGaussian', layers: [coupling([8])] })).toThrow(/spec\.context: \[2097152\] is 2097152 context values per example; the limit is 1048576/);
+  });
+  test('a spec at the limits that fits is built', () => {
+    const flow = createFlow({ version: 1, event: [2 ** 12], layers: [coupling([16])] });
+    expect(flow.dim).toBe(4096);
+  });
 });

@@ -4,9 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createFlow } from '@bijective/core';
-import { saveCheckpoint } from '@bijective/core/node';
+import { loadCheckpoint, saveCheckpoint } from '@bijective/core/node';
 import { getPreset } from '../src/node.js';
+import { LIMITS } from '../src/cli/common.js';
 import { withoutTempNames, writeError } from '../src/cli/output.js';
+import { checkGridSize } from '../src/cli/sample.js';
+import { openRuntime } from '../src/engines.js';
 import { runCliInProcess as inProcess } from './helpers.js';
 
 let dir: string;
@@ -149,5 +152,40 @@ describe('an unwritable or invalid --out is one line', () => {
     expect(withoutTempNames(e.message)).toBe("EACCES: permission denied, open '/runs/a/weights.safetensors'");
     const other = new TypeError('not a file-system error');
     expect(writeError(other, '/x', 'train')).toBe(other);
+  });
+});
+
+describe('bounded sizes', () => {
+  test('sample --n into a CSV is streamed in batches: the same rows as one sample() call, across a batch boundary', async () => {
+    const n = LIMITS.sampleBatch + 5;
+    const csv = join(dir, 'stream.csv');
+    const r = await inProcess(['sample', '--checkpoint', ckpt, '--engine', 'reference', '--n', String(n), '--seed', '7', '--temperature', '0.8', '--out', csv]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = (await readFile(csv, 'utf8')).trimEnd().split('\n');
+    expect(lines).toHaveLength(n + 1);
+    const { flow } = await loadCheckpoint(ckpt);
+    const rt = await openRuntime(flow, 'reference');
+    const once = await rt.sample({ n, seed: 7, temperature: 0.8 });
+    await rt.dispose();
+    for (const i of [0, LIMITS.sampleBatch - 1, LIMITS.sampleBatch, n - 1]) expect(lines[i + 1]).toBe(`${once.data[2 * i]},${once.data[2 * i + 1]}`);
+  }, 120_000);
+
+  test.each([
+    [['sample', '--checkpoint', 'CKPT', '--out', 'x.png', '--zoom', '33'], "option '--zoom <n>' argument '33' is invalid. expected an integer <= 32 (the limit)"],
+    [['sample', '--checkpoint', 'CKPT', '--out', 'x.png', '--columns', '5000'], 'expected an integer <= 1024 (the limit)'],
+    [['sample', '--checkpoint', 'CKPT', '--out', 'x.png', '--interpolate', '--frames', '2000'], 'expected an integer <= 1024 (the limit)'],
+    [['density', '--checkpoint', 'CKPT', '--heatmap', 'h.png', '--size', '5000'], 'expected an integer <= 4096 (the limit)'],
+    [['density', '--checkpoint', 'CKPT', '--heatmap', 'h.png', '--batch', '100000'], 'expected an integer <= 65536 (the limit)'],
+    [['eval', '--checkpoint', 'CKPT', '--batch', '100000'], 'expected an integer <= 65536 (the limit)'],
+    [['train', '--preset', 'nice-2d', '--batch', '100000'], 'expected an integer <= 65536 (the limit)'],
+  ])('%j is refused with its limit', async (args, message) => {
+    const r = await inProcess(args.map((a) => (a === 'CKPT' ? ckpt : a)));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(message);
+  });
+
+  test('a PNG grid beyond the pixel limit is refused before anything is sampled', () => {
+    expect(() => checkGridSize(100_000, [1, 28, 28], 32)).toThrow(/sample: a grid of 100000 images at --zoom 32 is 284350×283453 pixels, above the PNG limit of 67108864 pixels/);
+    expect(() => checkGridSize(64, [1, 28, 28], 2)).not.toThrow();
   });
 });

@@ -4,6 +4,7 @@ import type { LayerDef, ParamDecl } from '../layers/layer.js';
 import { layerRegistry } from '../layers/registry.js';
 import { conditionalBaseParams, type BaseKind } from './context.js';
 import { SpecError, intArray, num, object, oneOf, type Obj } from './fields.js';
+import { checkContextSize, checkEventSize, checkParamCount } from './limits.js';
 
 export const FLOW_SPEC_VERSION = 1;
 
@@ -62,12 +63,14 @@ function parseLayers(raw: unknown): { spec: FlowSpec; layers: ResolvedLayer[] } 
   if (version !== FLOW_SPEC_VERSION) throw new SpecError('spec.version', `unsupported version ${version}; this library reads version ${FLOW_SPEC_VERSION}`);
   const event = intArray(o, 'event', 'spec', { min: 1, minLength: 1 });
   if (event.length !== 1 && event.length !== 3) throw new SpecError('spec.event', `expected [D] or [C, H, W], got ${formatShape(event)}`);
+  checkEventSize(event);
   if (!Array.isArray(o.layers) || o.layers.length === 0) throw new SpecError('spec.layers', 'expected a non-empty array of layer specs');
   for (const k of Object.keys(o)) {
     if (!['version', 'event', 'layers', 'name', 'context', 'base'].includes(k)) throw new SpecError(`spec.${k}`, 'unknown field; expected version, event, layers, name, context, base');
   }
   const context = o.context === undefined ? undefined : intArray(o, 'context', 'spec', { min: 1, minLength: 1 });
   if (context && context.length !== 1) throw new SpecError('spec.context', `expected [K], a vector of K context values per example, got ${formatShape(context)}`);
+  if (context) checkContextSize(context);
   const base = oneOf(o, 'base', 'spec', ['normal', 'conditionalGaussian'] as const, 'normal');
   if (base === 'conditionalGaussian' && !context) throw new SpecError('spec.base', "a 'conditionalGaussian' base needs a context: add 'context': [K]");
   const contextDim = context?.[0] ?? 0;
@@ -112,6 +115,7 @@ function collectDecls(spec: FlowSpec, layers: readonly ResolvedLayer[]): Record<
     }
   }
   if (spec.base === 'conditionalGaussian') Object.assign(decls, conditionalBaseParams(spec.context![0]!, sizeOf(spec.event)));
+  checkParamCount(decls);
   return decls;
 }
 

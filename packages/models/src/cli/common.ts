@@ -61,14 +61,35 @@ export async function datasetFor(meta: TrainMeta, options: { dataset?: string; d
 }
 
 /** Commander argument parsers that reject bad values with a one-line message. */
-export function intOption(min: number) {
+export function intOption(min: number, max?: number) {
   return (value: string): number => {
     // Decimal digits only: Number() would also take '', ' ', '0x5', '1e3' and '0b11'.
     const v = /^\s*[+-]?\d+\s*$/.test(value) ? Number(value) : NaN;
-    if (!Number.isSafeInteger(v) || v < min) throw new InvalidArgumentError(`expected an integer >= ${min}, got '${value}'`);
+    if (!Number.isSafeInteger(v) || v < min) throw new InvalidArgumentError(`expected an integer >= ${min}${max !== undefined ? ` and <= ${max}` : ''}, got '${value}'`);
+    if (max !== undefined && v > max) throw new InvalidArgumentError(`expected an integer <= ${max} (the limit), got '${value}'`);
     return v;
   };
 }
+
+/**
+ * The bounds on sizes a user can ask for (each refused beyond its limit with a clear error;
+ * `sample --n` into a CSV has none: it is streamed in batches of `sampleBatch`).
+ */
+export const LIMITS = {
+  /** Pixel scale of a PNG. */
+  zoom: 32,
+  /** Images per row of a grid, frames of an interpolation strip. */
+  columns: 1024,
+  frames: 1024,
+  /** Heat map width and height. */
+  heatmapSize: 4096,
+  /** Examples per runtime call (eval, density). */
+  batch: 65536,
+  /** Pixels of one PNG (width × height): 2^26, 256 MB of RGBA. */
+  pngPixels: 2 ** 26,
+  /** Samples per decode call when `sample` streams a CSV. */
+  sampleBatch: 4096,
+} as const;
 
 export function numberOption(check: (v: number) => boolean, what: string) {
   return (value: string): number => {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { FlowRuntime } from '@bijective/core';
 import { DEFAULT_ENGINE, openRuntime } from '../engines.js';
 import { heatmap } from '../render.js';
-import { CliError, intOption, openCheckpoint } from './common.js';
+import { CliError, LIMITS, intOption, openCheckpoint } from './common.js';
 import { checkOutPath, parseCsvPoints, refuseExisting, toCsv, writeOutput, type OutputTarget } from './output.js';
 
 interface DensityOptions {
@@ -112,9 +112,9 @@ export function registerDensity(program: Command): void {
     .option('--out <file>', 'write the points with their log-density here (CSV) instead of stdout')
     .option('--heatmap <file>', '2-D flows: draw the density over --range as a PNG (viridis colour map)')
     .option('--range <xmin,xmax,ymin,ymax>', 'heat map window', '-4,4,-4,4')
-    .option('--size <n>', 'heat map width and height in pixels', intOption(2), 256)
+    .option('--size <n>', `heat map width and height in pixels (at most ${LIMITS.heatmapSize})`, intOption(2, LIMITS.heatmapSize), 256)
     .option('--engine <engine>', 'engine: reference, tfjs-wasm, ort-node-cpu, ...', DEFAULT_ENGINE)
-    .option('--batch <n>', 'points per call', intOption(1), 4096)
+    .option('--batch <n>', `points per call (at most ${LIMITS.batch})`, intOption(1, LIMITS.batch), 4096)
     .option('--force', 'replace --out / --heatmap if they exist')
     .action(density);
 }

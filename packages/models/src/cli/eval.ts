@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_ENGINE, openRuntime } from '../engines.js';
 import { evaluate } from '../evaluate.js';
-import { datasetFor, intOption, openCheckpoint } from './common.js';
+import { LIMITS, datasetFor, intOption, openCheckpoint } from './common.js';
 
 export interface EvalCommandOptions {
   checkpoint: string;
@@ -49,7 +49,7 @@ export function registerEval(program: Command): void {
     .option('--data-dir <dir>', 'folder of the Fashion-MNIST IDX files')
     .option('--engine <engine>', 'engine: reference, tfjs-wasm, tfjs-cpu, ort-node-cpu, ...', DEFAULT_ENGINE)
     .option('--split <split>', "'test' or 'train'", 'test')
-    .option('--batch <n>', 'examples per call', intOption(1), 256)
+    .option('--batch <n>', `examples per call (at most ${LIMITS.batch})`, intOption(1, LIMITS.batch), 256)
     .option('--limit <n>', 'evaluate only the first n examples', intOption(1))
     .option('--seed <n>', 'dequantisation noise seed (images)', intOption(0), 0)
     .addHelpText(

@@ -1,6 +1,7 @@
-import { writeFileAtomic } from '@bijective/core/node';
-import { lstat } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { TEMP_SUFFIX, writeFileAtomic } from '@bijective/core/node';
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
 import { CliError } from './common.js';
 
 /** Where a command writes and whether it may replace what is there (`--force`). */
@@ -63,14 +64,47 @@ export function outputKind(path: string, command: string): 'png' | 'csv' {
 
 /** Rows of `[n, d]` values as CSV with a header `x0,x1,...` (or `columns`). */
 export function toCsv(data: ArrayLike<number>, n: number, d: number, columns?: readonly string[]): string {
-  const header = (columns ?? Array.from({ length: d }, (_, i) => `x${i}`)).join(',');
-  const lines = [header];
+  return csvHeader(d, columns) + csvRows(data, n, d);
+}
+
+export function csvHeader(d: number, columns?: readonly string[]): string {
+  return `${(columns ?? Array.from({ length: d }, (_, i) => `x${i}`)).join(',')}\n`;
+}
+
+/** Rows of `[n, d]` values as CSV lines, each ending in a newline. */
+export function csvRows(data: ArrayLike<number>, n: number, d: number): string {
+  const lines: string[] = [];
   for (let i = 0; i < n; i++) {
     const row: string[] = [];
     for (let j = 0; j < d; j++) row.push(String(data[i * d + j]));
-    lines.push(row.join(','));
+    lines.push(`${row.join(',')}\n`);
   }
-  return `${lines.join('\n')}\n`;
+  return lines.join('');
+}
+
+/**
+ * Writes the chunks to `path` atomically as they come (a temp file beside it, flushed, then a
+ * rename), so output of any length is written in bounded memory; an existing file is
+ * replaced only with `--force`. A failure removes the temp file.
+ */
+export async function writeStreamAtomic(path: string, chunks: AsyncIterable<string>, target: OutputTarget): Promise<void> {
+  checkOutPath(path, target.flag, target.command);
+  await refuseExisting(path, target);
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`);
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    const handle = await open(tmp, 'wx');
+    try {
+      for await (const chunk of chunks) await handle.write(chunk);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true }).catch(() => undefined); // ENOTDIR when the folder never existed
+    throw writeError(e, path, target.command);
+  }
 }
 
 /**

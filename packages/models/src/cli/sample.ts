@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { Rng, sizeOf, type Flow, type Tensor } from '@bijective/core';
+import { Rng, sizeOf, type Flow, type FlowRuntime, type Tensor } from '@bijective/core';
 import { gatherExamples, splitOf } from '../datasets/batches.js';
 import { DEFAULT_ENGINE, openRuntime } from '../engines.js';
 import { imageGrid } from '../render.js';
-import { CliError, datasetFor, intOption, numberOption, openCheckpoint, type TrainMeta } from './common.js';
+import { CliError, LIMITS, datasetFor, intOption, numberOption, openCheckpoint, type TrainMeta } from './common.js';
 import { classIndex, oneHot, sampleContext } from './conditioning.js';
-import { checkOutPath, outputKind, refuseExisting, toCsv, writeOutput, type OutputTarget } from './output.js';
+import { checkOutPath, csvHeader, csvRows, outputKind, refuseExisting, writeOutput, writeStreamAtomic, type OutputTarget } from './output.js';
 
 /** The image shape `[C, H, W]` of a flow's examples: its event, or the shape of the images it was trained on. */
 export function imageShapeOf(flow: Flow, meta: TrainMeta): [number, number, number] | undefined {
@@ -41,6 +41,37 @@ function parsePair(s: string): [number, number] {
   return parts as [number, number];
 }
 
+/** Refuses a PNG grid of more than `LIMITS.pngPixels` pixels, before anything is sampled. */
+export function checkGridSize(n: number, image: readonly [number, number, number], zoom: number, columns?: number): void {
+  const cols = Math.max(1, Math.min(n, columns ?? Math.ceil(Math.sqrt(n))));
+  const rows = Math.ceil(n / cols);
+  const width = cols * (image[2] * zoom + 1) + 1;
+  const height = rows * (image[1] * zoom + 1) + 1;
+  if (width * height > LIMITS.pngPixels) {
+    throw new CliError(`sample: a grid of ${n} images at --zoom ${zoom} is ${width}×${height} pixels, above the PNG limit of ${LIMITS.pngPixels} pixels; ask for fewer (--n), a smaller --zoom, or write a CSV`);
+  }
+}
+
+/**
+ * The CSV of `opts.n` samples, produced `LIMITS.sampleBatch` at a time (bounded memory for any
+ * --n). The noise is one stream from `opts.seed`, the same values `runtime.sample({ n, seed })`
+ * draws in one call, so the file does not depend on the batching.
+ */
+async function* streamSamples(runtime: FlowRuntime, flow: Flow, opts: SampleOptions, context: Tensor | undefined, columns: string[] | undefined): AsyncGenerator<string> {
+  const d = flow.dim;
+  const rng = new Rng(opts.seed);
+  yield csvHeader(d, columns);
+  for (let at = 0; at < opts.n; at += LIMITS.sampleBatch) {
+    const m = Math.min(LIMITS.sampleBatch, opts.n - at);
+    const z = rng.normals(m * d, opts.temperature);
+    if (z.some((v) => Math.abs(v) > FLOAT32_MAX)) throw new CliError(`sample: --temperature ${opts.temperature} scales the base noise beyond float32's range; use a much smaller temperature`);
+    const x = await runtime.decode({ data: z, shape: [m, ...flow.spec.event] }, context ? { context } : undefined);
+    yield csvRows(x.data, m, d);
+  }
+}
+
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 async function sample(opts: SampleOptions): Promise<void> {
   checkOutPath(opts.out, '--out', 'sample');
   const kind = outputKind(opts.out, 'sample');
@@ -68,6 +99,7 @@ async function sample(opts: SampleOptions): Promise<void> {
         const t = k === 1 ? 0 : f / (k - 1);
         for (let i = 0; i < d; i++) zs[f * d + i] = (1 - t) * z.data[i]! + t * z.data[d + i]!;
       }
+      checkGridSize(k, image!, opts.zoom, k);
       const frames = await runtime.decode({ data: zs, shape: [k, ...flow.spec.event] });
       await writeOutput(opts.out, imageGrid(frames.data, [k, ...image!], { columns: k, zoom: opts.zoom }), target);
       return;
@@ -78,6 +110,7 @@ async function sample(opts: SampleOptions): Promise<void> {
       if (k === undefined) throw new CliError('sample: this flow is not conditional; --class applies to flows trained with --condition-on label');
       classIndex(meta, k, '0');
       if (kind !== 'png' || !image) throw new CliError('sample: --class all draws a PNG grid with one row per class; use --out FILE.png');
+      checkGridSize(k * opts.n, image, opts.zoom, opts.n);
       const rows: Tensor[] = [];
       for (let c = 0; c < k; c++) rows.push(await runtime.sample({ n: opts.n, temperature: opts.temperature, seed: opts.seed, context: { data: oneHot(c, k), shape: [k] } }));
       const all = new Float64Array(k * rows[0]!.data.length);
@@ -86,12 +119,14 @@ async function sample(opts: SampleOptions): Promise<void> {
       return;
     }
     const context = sampleContext(meta, k, opts);
-    const x = await runtime.sample({ n: opts.n, temperature: opts.temperature, seed: opts.seed, ...(context ? { context } : {}) });
-    if (kind === 'png') await writeOutput(opts.out, imageGrid(x.data, [opts.n, ...image!], { zoom: opts.zoom, ...(opts.columns ? { columns: opts.columns } : {}) }), target);
-    else {
+    if (kind === 'png') {
+      checkGridSize(opts.n, image!, opts.zoom, opts.columns);
+      const x = await runtime.sample({ n: opts.n, temperature: opts.temperature, seed: opts.seed, ...(context ? { context } : {}) });
+      await writeOutput(opts.out, imageGrid(x.data, [opts.n, ...image!], { zoom: opts.zoom, ...(opts.columns ? { columns: opts.columns } : {}) }), target);
+    } else {
       // A flow trained on a user's table writes its samples under the table's column names.
       const columns = Array.isArray(meta.columns) && meta.columns.length === flow.dim ? (meta.columns as string[]) : undefined;
-      await writeOutput(opts.out, toCsv(x.data, opts.n, flow.dim, columns), target);
+      await writeStreamAtomic(opts.out, streamSamples(runtime, flow, opts, context, columns), target);
     }
   } finally {
     await runtime.dispose();
@@ -104,15 +139,15 @@ export function registerSample(program: Command): void {
     .description('draw samples from a checkpoint: a PNG grid for images, CSV for vectors; or --interpolate between two test images')
     .requiredOption('--checkpoint <dir>', 'checkpoint folder')
     .requiredOption('--out <file>', 'output file: .png (images) or .csv')
-    .option('--n <n>', 'number of samples', intOption(1), 64)
+    .option('--n <n>', `number of samples (a CSV is written ${LIMITS.sampleBatch} at a time; a PNG grid is limited to ${LIMITS.pngPixels} pixels)`, intOption(1), 64)
     .option('--temperature <t>', 'scale of the base noise', numberOption((v) => v >= 0, 'a number >= 0'), 1)
     .option('--seed <n>', 'noise seed (the same seed gives the same samples on every engine)', intOption(0), 0)
     .option('--engine <engine>', 'engine: reference, tfjs-wasm, ort-node-cpu, ...', DEFAULT_ENGINE)
-    .option('--columns <n>', 'images per row of the grid (default ⌈√n⌉)', intOption(1))
-    .option('--zoom <n>', 'pixel scale of the PNG', intOption(1), 2)
+    .option('--columns <n>', `images per row of the grid (default ⌈√n⌉, at most ${LIMITS.columns})`, intOption(1, LIMITS.columns))
+    .option('--zoom <n>', `pixel scale of the PNG (at most ${LIMITS.zoom})`, intOption(1, LIMITS.zoom), 2)
     .option('--interpolate', 'encode two test images and decode a straight line between their latents (a PNG strip)')
     .option('--between <a,b>', 'with --interpolate: indices of the two test images', '0,1')
-    .option('--frames <n>', 'with --interpolate: images in the strip, both ends included', intOption(2), 8)
+    .option('--frames <n>', 'with --interpolate: images in the strip, both ends included', intOption(2, LIMITS.frames), 8)
     .option('--context <values>', 'conditional flows: the context, comma-separated (as many values as the flow was conditioned on)')
     .option('--class <k>', "class-conditional flows: a class index or name, or 'all' for a PNG grid with one row of --n samples per class")
     .option('--force', 'replace --out if it exists')

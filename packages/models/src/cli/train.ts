@@ -10,7 +10,7 @@ import { datasetShape, loadDataset, type Dataset } from '../datasets/registry.js
 import { DEFAULT_ENGINE, engineFamily } from '../engines.js';
 import { evaluate, type EvalResult } from '../evaluate.js';
 import { getPreset } from '../presets/registry.js';
-import { CliError, commandLine, exitStatus, intOption, numberOption, type TrainMeta } from './common.js';
+import { CliError, LIMITS, commandLine, exitStatus, intOption, numberOption, type TrainMeta } from './common.js';
 import { checkConditionOn, conditionalSpec, withClassContext, type ConditioningOptions } from './conditioning.js';
 import { dataFileSpec, fitDataStandardize, loadUserData, specForData, type DataOptions } from './data.js';
 import { MetricsLog } from './metricsLog.js';
@@ -307,7 +307,7 @@ export function registerTrain(program: Command, argv: readonly string[]): void {
     .option('--engine <engine>', 'tfjs engine: tfjs-wasm, tfjs-cpu, tfjs-node, ...', DEFAULT_ENGINE)
     .option('--steps <n>', "number of steps (default: the preset's)", intOption(1))
     .option('--epochs <n>', 'number of epochs (instead of --steps)', intOption(1))
-    .option('--batch <n>', "batch size (default: the preset's)", intOption(1))
+    .option('--batch <n>', `batch size (default: the preset's; at most ${LIMITS.batch})`, intOption(1, LIMITS.batch))
     .option('--lr <rate>', "peak Adam learning rate (default: the preset's)", numberOption((v) => v > 0, 'a positive number'))
     .option('--warmup <n>', 'linear learning-rate warm-up steps (default min(200, steps/10))', intOption(0))
     .option('--decay <kind>', "learning-rate decay after warm-up: 'none' or 'cosine' (to 5%)", 'none')
