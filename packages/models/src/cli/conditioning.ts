@@ -53,23 +53,24 @@ export function conditionalSpec(spec: FlowSpec, dataset: Dataset, what: string):
   return { ...spec, context: [c.dim], base: 'conditionalGaussian' };
 }
 
-/** The context of a `sample` call from `--context v1,v2,...` or `--class K|name`. */
-export function sampleContext(meta: TrainMeta, k: number | undefined, opts: { context?: string; class?: string }): Tensor | undefined {
+/** The context of a `sample` or `density` call from `--context v1,v2,...` or `--class K|name` (one context for every row). */
+export function sampleContext(meta: TrainMeta, k: number | undefined, opts: { context?: string; class?: string }, command = 'sample'): Tensor | undefined {
   if (k === undefined) {
-    if (opts.context !== undefined || opts.class !== undefined) throw new CliError('sample: this flow is not conditional; --context and --class apply to flows trained with --context-columns or --condition-on label');
+    if (opts.context !== undefined || opts.class !== undefined) throw new CliError(`${command}: this flow is not conditional; --context and --class apply to flows trained with --context-columns or --condition-on label`);
     return undefined;
   }
   const ctx = meta.context as ContextMeta | undefined;
-  if (opts.context !== undefined && opts.class !== undefined) throw new CliError('sample: pass --context or --class, not both');
+  if (opts.context !== undefined && opts.class !== undefined) throw new CliError(`${command}: pass --context or --class, not both`);
   if (opts.context !== undefined) {
-    const values = opts.context.split(',').map((v) => Number(v.trim()));
-    if (values.length !== k || !values.every(Number.isFinite)) {
-      throw new CliError(`sample: --context needs ${k} comma-separated numbers${ctx ? ` (${ctx.names.join(', ')})` : ''}, got '${opts.context}'`);
+    const cells = opts.context.split(',').map((v) => v.trim());
+    const values = cells.map(Number);
+    if (values.length !== k || cells.some((c) => c === '') || !values.every(Number.isFinite)) {
+      throw new CliError(`${command}: --context needs ${k} comma-separated numbers${ctx ? ` (${ctx.names.join(', ')})` : ''}, got '${opts.context}'`);
     }
     return { data: Float64Array.from(values), shape: [k] };
   }
-  if (opts.class !== undefined) return { data: oneHot(classIndex(meta, k, opts.class), k), shape: [k] };
-  throw new CliError(`sample: this flow is conditional on ${k} context values${ctx ? ` (${ctx.kind === 'classes' ? `classes ${ctx.names.join(', ')}` : ctx.names.join(', ')})` : ''}; pass --context v1,...,v${k}${ctx?.kind === 'classes' ? ' or --class K' : ''}`);
+  if (opts.class !== undefined) return { data: oneHot(classIndex(meta, k, opts.class, command), k), shape: [k] };
+  throw new CliError(`${command}: this flow is conditional on ${k} context values${ctx ? ` (${ctx.kind === 'classes' ? `classes ${ctx.names.join(', ')}` : ctx.names.join(', ')})` : ''}; pass --context v1,...,v${k}${ctx?.kind === 'classes' ? ' or --class K' : ''}`);
 }
 
 export function oneHot(index: number, k: number): Float64Array {
@@ -79,12 +80,13 @@ export function oneHot(index: number, k: number): Float64Array {
 }
 
 /** `--class` as an index: a number 0..K−1 or a class name. */
-export function classIndex(meta: TrainMeta, k: number, value: string): number {
+export function classIndex(meta: TrainMeta, k: number, value: string, command = 'sample'): number {
   const ctx = meta.context as ContextMeta | undefined;
-  if (ctx && ctx.kind !== 'classes') throw new CliError(`sample: --class applies to flows conditioned on classes (--condition-on label); this one is conditioned on ${ctx.names.join(', ')}: use --context`);
+  if (ctx && ctx.kind !== 'classes') throw new CliError(`${command}: --class applies to flows conditioned on classes (--condition-on label); this one is conditioned on ${ctx.names.join(', ')}: use --context`);
   const byName = ctx?.names.indexOf(value) ?? -1;
   if (byName >= 0) return byName;
-  const i = Number(value);
-  if (!(Number.isInteger(i) && i >= 0 && i < k)) throw new CliError(`sample: --class must be 0..${k - 1}${ctx ? ` or one of ${ctx.names.join(', ')}` : ''}, got '${value}'`);
+  // Decimal digits only: Number() would read '', ' ' and '0x2' as classes 0 and 2.
+  const i = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!(Number.isSafeInteger(i) && i >= 0 && i < k)) throw new CliError(`${command}: --class must be 0..${k - 1}${ctx ? ` or one of ${ctx.names.join(', ')}` : ''}, got '${value}'`);
   return i;
 }

@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { FlowRuntime } from '@bijective/core';
+import type { FlowRuntime, Tensor } from '@bijective/core';
 import { DEFAULT_ENGINE, openRuntime } from '../engines.js';
 import { heatmap } from '../render.js';
 import { CliError, LIMITS, intOption, openCheckpoint } from './common.js';
+import { sampleContext } from './conditioning.js';
 import { checkOutPath, parseCsvPoints, refuseExisting, toCsv, writeOutput, type OutputTarget } from './output.js';
 
 interface DensityOptions {
@@ -16,14 +17,16 @@ interface DensityOptions {
   engine: string;
   batch: number;
   force?: boolean;
+  context?: string;
+  class?: string;
 }
 
-async function logProbBatched(runtime: FlowRuntime, data: Float64Array, n: number, event: readonly number[], batch: number): Promise<Float64Array> {
+async function logProbBatched(runtime: FlowRuntime, data: Float64Array, n: number, event: readonly number[], batch: number, context?: Tensor): Promise<Float64Array> {
   const d = data.length / n;
   const out = new Float64Array(n);
   for (let at = 0; at < n; at += batch) {
     const m = Math.min(batch, n - at);
-    const lp = await runtime.logProb({ data: data.subarray(at * d, (at + m) * d), shape: [m, ...event] });
+    const lp = await runtime.logProb({ data: data.subarray(at * d, (at + m) * d), shape: [m, ...event] }, context ? { context } : undefined);
     out.set(lp, at);
   }
   return out;
@@ -62,8 +65,10 @@ async function density(opts: DensityOptions): Promise<void> {
     checkOutPath(path, target.flag, 'density');
     await refuseExisting(path, target);
   }
-  const { flow } = await openCheckpoint(opts.checkpoint);
+  const { flow, meta } = await openCheckpoint(opts.checkpoint);
   const event = flow.spec.event;
+  // A conditional flow's density p(x | c) at one context for every point (--context or --class).
+  const context = sampleContext(meta, flow.spec.context?.[0], opts, 'density');
   if (opts.heatmap !== undefined && !(event.length === 1 && event[0] === 2)) {
     throw new CliError(`density: --heatmap draws 2-D flows; this flow's event is [${event.join(', ')}]`);
   }
@@ -83,7 +88,7 @@ async function density(opts: DensityOptions): Promise<void> {
   const runtime = await openRuntime(flow, opts.engine);
   try {
     if (points) {
-      const lp = await logProbBatched(runtime, points.data, points.n, event, opts.batch);
+      const lp = await logProbBatched(runtime, points.data, points.n, event, opts.batch, context);
       const rows = new Float64Array(points.n * (points.d + 1));
       for (let i = 0; i < points.n; i++) {
         rows.set(points.data.subarray(i * points.d, (i + 1) * points.d), i * (points.d + 1));
@@ -95,7 +100,7 @@ async function density(opts: DensityOptions): Promise<void> {
     }
     if (opts.heatmap !== undefined) {
       const grid = gridPoints(parseRange(opts.range), opts.size);
-      const lp = await logProbBatched(runtime, grid, opts.size * opts.size, event, opts.batch);
+      const lp = await logProbBatched(runtime, grid, opts.size * opts.size, event, opts.batch, context);
       await writeOutput(opts.heatmap, heatmap(lp.map(Math.exp), opts.size, opts.size), heatTarget);
     }
   } finally {
@@ -116,5 +121,7 @@ export function registerDensity(program: Command): void {
     .option('--engine <engine>', 'engine: reference, tfjs-wasm, ort-node-cpu, ...', DEFAULT_ENGINE)
     .option('--batch <n>', `points per call (at most ${LIMITS.batch})`, intOption(1, LIMITS.batch), 4096)
     .option('--force', 'replace --out / --heatmap if they exist')
+    .option('--context <values>', 'conditional flows: the context c of p(x | c) for every point, comma-separated')
+    .option('--class <k>', 'class-conditional flows: the class (index or name) of p(x | class) for every point')
     .action(density);
 }
