@@ -1,3 +1,4 @@
+import type { EngineStatus } from '@bijective/core';
 import type { Host } from './results.js';
 
 /** The engines the bench knows, per host, in the order they run and are reported. */
@@ -6,40 +7,11 @@ export const BROWSER_ENGINES = ['ort-web-wasm', 'ort-web-webgpu', 'tfjs-wasm', '
 
 export const HOST_ENGINES: Record<Host, readonly string[]> = { node: NODE_ENGINES, chromium: BROWSER_ENGINES };
 
-/** Whether an engine can run in a host, as the backend's `listEngines()` says. */
-export interface Availability {
-  engine: string;
-  available: boolean;
-  /** Why not (absent when available). */
-  reason?: string;
-  /** What would make it available. */
-  install?: string;
-  /** What runs, when available (e.g. `SIMD, 2 threads`). */
-  detail?: string;
-}
-
-export type EngineFamily = 'tfjs' | 'ort';
-
-export function engineFamily(engine: string): EngineFamily {
-  if (engine.startsWith('tfjs-')) return 'tfjs';
-  if (engine.startsWith('ort-')) return 'ort';
-  throw new Error(`unknown engine '${engine}': expected a tfjs-* or ort-* engine`);
-}
-
-/** The tfjs backends' `EngineStatus` and backend-onnx's `EngineStatus` (whose `reason` is a description when available), as one shape. */
-export function fromTfjsStatus(s: { engine: string; available: boolean; reason?: string; install?: string; detail?: string }): Availability {
-  return {
-    engine: s.engine,
-    available: s.available,
-    ...(!s.available ? { reason: s.reason ?? 'not available (no reason given)' } : {}),
-    ...(s.install ? { install: s.install } : {}),
-    ...(s.available && s.detail ? { detail: s.detail } : {}),
-  };
-}
-
-export function fromOrtStatus(s: { engine: string; available: boolean; reason: string }): Availability {
-  return s.available ? { engine: s.engine, available: true, detail: s.reason } : { engine: s.engine, available: false, reason: s.reason };
-}
+/**
+ * Whether an engine can run in a host: core's engine status (from the engine registry, which
+ * every backend registers with); `family` and `trains` are absent for an engine no backend listed.
+ */
+export type Availability = Omit<EngineStatus, 'family' | 'trains'> & Partial<Pick<EngineStatus, 'family' | 'trains'>>;
 
 /**
  * Availability of `wanted` engines from what the backends listed; an engine no backend lists

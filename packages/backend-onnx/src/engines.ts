@@ -1,3 +1,5 @@
+import { EngineUnavailableError, type EngineStatus as CoreEngineStatus } from '@bijective/core';
+
 /**
  * The ONNX Runtime engines a flow can run on. `ort-node-*` use onnxruntime-node (the
  * native library; `@bijective/backend-onnx/node`), `ort-web-*` onnxruntime-web (WebAssembly,
@@ -6,12 +8,20 @@
 export const ORT_ENGINES = ['ort-node-cpu', 'ort-node-cuda', 'ort-node-tensorrt', 'ort-node-webgpu', 'ort-web-wasm', 'ort-web-webgpu'] as const;
 export type OrtEngine = (typeof ORT_ENGINES)[number];
 
-/** Whether an engine can run here, and if not, why (and what would make it run). */
-export interface EngineStatus {
-  engine: OrtEngine;
-  available: boolean;
-  /** Why not (or, when available, what it runs on). */
-  reason: string;
+/** Core's engine status (reason and install hint when unavailable, detail when available), for an ORT engine. */
+export interface EngineStatus extends CoreEngineStatus {
+  readonly engine: OrtEngine;
+  readonly family: 'ort';
+}
+
+/** An available engine's status; `detail` says what runs. */
+export function ortAvailable(engine: OrtEngine, detail: string): EngineStatus {
+  return { engine, family: 'ort', available: true, detail, trains: false };
+}
+
+/** An unavailable engine's status: why, and the command that would make it run where one would. */
+export function ortUnavailable(engine: OrtEngine, reason: string, install?: string): EngineStatus {
+  return { engine, family: 'ort', available: false, reason, ...(install ? { install } : {}), trains: false };
 }
 
 /** The ONNX Runtime execution provider behind each engine. */
@@ -24,17 +34,16 @@ export const EXECUTION_PROVIDER: Readonly<Record<OrtEngine, string>> = {
   'ort-web-webgpu': 'webgpu',
 };
 
-/** Asking for an engine that cannot run here: says why, and which engines can. */
-export class EngineUnavailableError extends Error {
-  override name = 'EngineUnavailableError';
+/** Asking for an engine that cannot run here (core's error): says why, and which ORT engines can. */
+export class OrtEngineUnavailableError extends EngineUnavailableError {
   constructor(
-    readonly engine: string,
+    engine: string,
     readonly statuses: readonly EngineStatus[],
   ) {
     const own = statuses.find((s) => s.engine === engine);
     const available = statuses.filter((s) => s.available).map((s) => s.engine);
-    const why = own ? own.reason : `unknown engine; the engines are ${ORT_ENGINES.join(', ')}`;
-    super(`engine '${engine}' is not available: ${why}. Available here: ${available.length ? available.join(', ') : 'none'}.`);
+    const why = own ? `${own.reason}${own.install && !own.reason?.includes(own.install) ? ` (install: ${own.install})` : ''}` : `unknown engine; the engines are ${ORT_ENGINES.join(', ')}`;
+    super(engine, `engine '${engine}' is not available: ${why}. Available here: ${available.length ? available.join(', ') : 'none'}.`);
   }
 }
 
@@ -75,7 +84,7 @@ export function engineProbes(probe: (engine: OrtEngine) => Promise<EngineStatus>
     engineStatus,
     listEngines,
     async requireEngine(name) {
-      if (!isOrtEngine(name) || !(await engineStatus(name)).available) throw new EngineUnavailableError(name, await listEngines());
+      if (!isOrtEngine(name) || !(await engineStatus(name)).available) throw new OrtEngineUnavailableError(name, await listEngines());
       return name;
     },
   };

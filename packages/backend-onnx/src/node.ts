@@ -6,11 +6,12 @@ import { dirname, join } from 'node:path';
 import type { Flow } from '@bijective/core';
 import { writeFileAtomic, writeFileAtomicSync } from '@bijective/core/node';
 import type { InferenceSession } from 'onnxruntime-web';
-import { EXECUTION_PROVIDER, engineProbes, type EngineStatus, type OrtEngine } from './engines.js';
+import { EXECUTION_PROVIDER, engineProbes, ortAvailable, ortUnavailable, type EngineStatus, type OrtEngine } from './engines.js';
 import { exportOnnx as exportModels, modelName, type ExportOptions, type OnnxExport } from './export.js';
 import { OnnxModelError } from './inspect.js';
 import { probeModel } from './probe.js';
 import { createOrtRuntime, loadModels, type ModelSource, type OrtFlowRuntime, type OrtModule } from './runtime.js';
+import { registerOrtProvider } from './provider.js';
 import { tritonRepository, type TritonOptions } from './triton.js';
 
 export * from './index.js';
@@ -117,11 +118,11 @@ async function tryProbe(ort: OrtModule, ep: string): Promise<string | undefined>
 }
 
 async function nodeEngineStatus(engine: OrtEngine): Promise<EngineStatus> {
-  const no = (reason: string): EngineStatus => ({ engine, available: false, reason });
+  const no = (reason: string, install?: string): EngineStatus => ortUnavailable(engine, reason, install);
   if (engine === 'ort-web-webgpu') return no("onnxruntime-web's WebGPU engine runs in browsers (navigator.gpu); in Node use 'ort-node-webgpu'");
   if (engine === 'ort-web-wasm') {
     const missing = ortNotInstalled('onnxruntime-web');
-    if (missing) return no(missing);
+    if (missing) return no(missing, ORT_INSTALL['onnxruntime-web']);
     let ort;
     try {
       ort = await loadOrtWeb();
@@ -129,10 +130,10 @@ async function nodeEngineStatus(engine: OrtEngine): Promise<EngineStatus> {
       return no(`onnxruntime-web could not be loaded (${firstLine(e)})`);
     }
     const err = await tryProbe(ort, 'wasm');
-    return err ? no(`onnxruntime-web (WebAssembly) failed to start: ${err}`) : { engine, available: true, reason: `onnxruntime-web WebAssembly, ${ort.env.wasm.numThreads ?? 1} threads` };
+    return err ? no(`onnxruntime-web (WebAssembly) failed to start: ${err}`) : ortAvailable(engine, `onnxruntime-web WebAssembly, ${ort.env.wasm.numThreads ?? 1} threads`);
   }
   const missing = ortNotInstalled('onnxruntime-node');
-  if (missing) return no(missing);
+  if (missing) return no(missing, ORT_INSTALL['onnxruntime-node']);
   let ort: OrtNode;
   try {
     ort = await loadOrtNode();
@@ -140,25 +141,27 @@ async function nodeEngineStatus(engine: OrtEngine): Promise<EngineStatus> {
     return no(`onnxruntime-node could not be loaded (${firstLine(e)})`);
   }
   const ep = EXECUTION_PROVIDER[engine];
-  if (engine === 'ort-node-cpu') return { engine, available: true, reason: `onnxruntime-node CPU, ${availableParallelism()} threads` };
+  if (engine === 'ort-node-cpu') return ortAvailable(engine, `onnxruntime-node CPU, ${availableParallelism()} threads`);
   const listed = ort.listSupportedBackends().find((b) => b.name === ep);
   if (!listed) return no(`onnxruntime-node for ${process.platform}/${process.arch} has no ${ep} execution provider`);
   if (engine === 'ort-node-cuda' || engine === 'ort-node-tensorrt') {
     const file = providerFile(ep as 'cuda' | 'tensorrt');
     if (!existsSync(join(bindingDir(), file))) {
       return no(
-        `the ${ep === 'cuda' ? 'CUDA' : 'TensorRT'} execution provider files (${file}) are not installed: onnxruntime-node downloads them only when asked; ` +
+        `not installed: the ${ep === 'cuda' ? 'CUDA' : 'TensorRT'} execution provider files (${file}); onnxruntime-node downloads them only when asked; ` +
           `install with \`npm install --onnxruntime-node-install=cuda12\` (needs an NVIDIA GPU with CUDA 12${ep === 'tensorrt' ? ', cuDNN 9 and TensorRT 10' : ' and cuDNN 9'})`,
+        'npm install --onnxruntime-node-install=cuda12',
       );
     }
   }
   const err = await tryProbe(ort, ep);
   if (err) return no(`the ${ep} execution provider failed to start: ${err}`);
-  return { engine, available: true, reason: `onnxruntime-node ${ep} execution provider` };
+  return ortAvailable(engine, `onnxruntime-node ${ep} execution provider`);
 }
 
 /** Engine status (probed once, one probe at a time) and the list of every engine with its reason. */
-export const { engineStatus, listEngines, requireEngine } = engineProbes(nodeEngineStatus);
+const probes = engineProbes(nodeEngineStatus);
+export const { engineStatus, listEngines, requireEngine } = probes;
 
 export interface NodeRuntimeOptions {
   /** Default `'ort-node-cpu'`. */
@@ -219,3 +222,6 @@ export async function ortRuntime(model: ModelSource | string, options: NodeRunti
   if (engine === 'ort-web-wasm') delete sessionOptions.intraOpNumThreads;
   return createOrtRuntime(ort, engine, models, sessionOptions);
 }
+
+/** The `ort` engines in core's registry (`openRuntime(flow, 'ort-…')`, `listEngines()`). */
+export const ortEngineProvider = registerOrtProvider(probes, (flow, engine) => ortRuntime(flow, { engine }));

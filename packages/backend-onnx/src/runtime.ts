@@ -1,4 +1,4 @@
-import { checkContext, checkInput, sampleNoise, type Flow, type FlowRuntime, type SampleOptions, type Tensor } from '@bijective/core';
+import { guardRuntime, type Flow, type FlowRuntime, type Tensor } from '@bijective/core';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-web';
 import { METADATA_KEYS, ONNX_NAMES, exportOnnx, type ExportOptions, type ModelRole, type OnnxExport } from './export.js';
 import { OnnxModelError, expectedOutputShape, inspectModel, type BijectiveModelInfo } from './inspect.js';
@@ -99,10 +99,11 @@ export async function createOrtRuntime(
   };
   // A conditional flow's models take a second input `context` [N, K] (its shape is in the spec metadata).
   const contextShape = (models.log_prob ?? models.sample)!.info.spec.context;
-  const feeds = (name: string, t: Tensor, n: number, context: Tensor | undefined, what: string) => {
-    const c = checkContext(what, context, contextShape, n);
+  /** Inputs are checked by core's guardRuntime (shape against `event`; context made `[N, K]`). */
+  const feeds = (name: string, t: Tensor, context: Tensor | undefined) => {
+    const n = t.shape[0]!;
     const out: Record<string, OrtTensor> = { [name]: new ort.Tensor('float32', toFloat32(t), [n, ...event]) };
-    if (c) out[ONNX_NAMES.context] = new ort.Tensor('float32', toFloat32(c), [n, contextShape![0]!]);
+    if (context) out[ONNX_NAMES.context] = new ort.Tensor('float32', toFloat32(context), [n, contextShape![0]!]);
     return out;
   };
   /**
@@ -121,38 +122,31 @@ export async function createOrtRuntime(
     }
     return out;
   };
-  const runDensity = async (x: Tensor, what: string, reads: readonly string[], context?: Tensor) => {
-    const session = need(density, what, 'log_prob');
-    const n = checkInput(`${what}: x`, x, event);
-    const out = await session.run(feeds(ONNX_NAMES.x, x, n, context, what));
-    return checked(out, reads, n, models.log_prob);
-  };
-  const decode = async (z: Tensor, what = 'decode', context?: Tensor) => {
-    const session = need(sampler, what, 'sample');
-    const n = checkInput(`${what}: z`, z, event);
-    const out = checked(await session.run(feeds(ONNX_NAMES.z, z, n, context, what)), [ONNX_NAMES.x], n, models.sample);
-    return { data: out[ONNX_NAMES.x]!.data as Float32Array, shape: [n, ...event] };
-  };
-  return {
-    engine,
-    event,
-    models: Object.fromEntries(Object.entries(models).map(([k, m]) => [k, m.info])),
-    async logProb(x, options) {
-      const out = await runDensity(x, 'logProb', [ONNX_NAMES.logProb], options?.context);
-      return out[ONNX_NAMES.logProb]!.data as Float32Array;
+  const runDensity = async (x: Tensor, what: string, reads: readonly string[], context?: Tensor) =>
+    checked(await need(density, what, 'log_prob').run(feeds(ONNX_NAMES.x, x, context)), reads, x.shape[0]!, models.log_prob);
+  const spec = { event, ...(contextShape ? { context: contextShape } : {}) };
+  // Noise for `sample` comes from core's generator (in the guard), so every engine draws the same z for a seed.
+  const guarded = guardRuntime(
+    {
+      engine,
+      async logProb(x, options) {
+        const out = await runDensity(x, 'logProb', [ONNX_NAMES.logProb], options?.context);
+        return out[ONNX_NAMES.logProb]!.data as Float32Array;
+      },
+      async encode(x, options) {
+        const out = await runDensity(x, 'encode', [ONNX_NAMES.z, ONNX_NAMES.logDet], options?.context);
+        return { z: { data: out[ONNX_NAMES.z]!.data as Float32Array, shape: [...out[ONNX_NAMES.z]!.dims] }, logDet: out[ONNX_NAMES.logDet]!.data as Float32Array };
+      },
+      async decode(z, options) {
+        const out = checked(await need(sampler, 'decode/sample', 'sample').run(feeds(ONNX_NAMES.z, z, options?.context)), [ONNX_NAMES.x], z.shape[0]!, models.sample);
+        return { data: out[ONNX_NAMES.x]!.data as Float32Array, shape: [z.shape[0]!, ...event] };
+      },
+      async dispose() {
+        await density?.release();
+        await sampler?.release();
+      },
     },
-    async encode(x, options) {
-      const out = await runDensity(x, 'encode', [ONNX_NAMES.z, ONNX_NAMES.logDet], options?.context);
-      return { z: { data: out[ONNX_NAMES.z]!.data as Float32Array, shape: [...out[ONNX_NAMES.z]!.dims] }, logDet: out[ONNX_NAMES.logDet]!.data as Float32Array };
-    },
-    decode: (z, options) => decode(z, 'decode', options?.context),
-    async sample(options: SampleOptions) {
-      // Noise comes from core's generator, so every engine draws the same z for a seed.
-      return decode(sampleNoise(options, event), 'sample', options.context);
-    },
-    async dispose() {
-      await density?.release();
-      await sampler?.release();
-    },
-  };
+    spec,
+  );
+  return Object.assign(guarded, { engine, event, models: Object.fromEntries(Object.entries(models).map(([k, m]) => [k, m.info])) }) as OrtFlowRuntime;
 }

@@ -1,7 +1,8 @@
 import type { InferenceSession } from 'onnxruntime-web';
-import { EXECUTION_PROVIDER, engineProbes, type EngineStatus, type OrtEngine } from './engines.js';
+import { EXECUTION_PROVIDER, engineProbes, ortAvailable, ortUnavailable, type EngineStatus, type OrtEngine } from './engines.js';
 import type { ExportOptions } from './export.js';
 import { probeModel } from './probe.js';
+import { registerOrtProvider } from './provider.js';
 import { createOrtRuntime, loadModels, type ModelSource, type OrtFlowRuntime, type OrtModule } from './runtime.js';
 
 export * from './index.js';
@@ -51,7 +52,7 @@ function firstLine(e: unknown): string {
 }
 
 async function webEngineStatus(engine: OrtEngine): Promise<EngineStatus> {
-  const no = (reason: string): EngineStatus => ({ engine, available: false, reason });
+  const no = (reason: string, install?: string): EngineStatus => ortUnavailable(engine, reason, install);
   if (engine.startsWith('ort-node-')) return no(`'${engine}' runs on onnxruntime-node (native, Node only): import from @bijective/backend-onnx/node`);
   if (typeof WebAssembly !== 'object') return no('this JavaScript runtime has no WebAssembly');
   if (engine === 'ort-web-webgpu') {
@@ -69,7 +70,7 @@ async function webEngineStatus(engine: OrtEngine): Promise<EngineStatus> {
   try {
     ort = await loadOrtWeb();
   } catch (e) {
-    return no(`onnxruntime-web could not be loaded (${firstLine(e)}); it is an optional peer dependency of @bijective/backend-onnx: install it with \`npm install onnxruntime-web@^1.30.0\``);
+    return no(`onnxruntime-web could not be loaded (${firstLine(e)}); it is an optional peer dependency of @bijective/backend-onnx: install it with \`npm install onnxruntime-web@^1.30.0\``, 'npm install onnxruntime-web@^1.30.0');
   }
   try {
     const s = await ort.InferenceSession.create(probeModel(), { executionProviders: [EXECUTION_PROVIDER[engine]] });
@@ -77,11 +78,12 @@ async function webEngineStatus(engine: OrtEngine): Promise<EngineStatus> {
   } catch (e) {
     return no(`onnxruntime-web's ${EXECUTION_PROVIDER[engine]} backend failed to start: ${firstLine(e)}`);
   }
-  return { engine, available: true, reason: engine === 'ort-web-wasm' ? `onnxruntime-web WebAssembly, ${ort.env.wasm.numThreads ?? 1} threads` : 'onnxruntime-web WebGPU' };
+  return ortAvailable(engine, engine === 'ort-web-wasm' ? `onnxruntime-web WebAssembly, ${ort.env.wasm.numThreads ?? 1} threads` : 'onnxruntime-web WebGPU');
 }
 
 /** Engine status (probed once, one probe at a time) and the list of every engine with its reason. */
-export const { engineStatus, listEngines, requireEngine } = engineProbes(webEngineStatus);
+const probes = engineProbes(webEngineStatus);
+export const { engineStatus, listEngines, requireEngine } = probes;
 
 export interface WebRuntimeOptions {
   /** Default `'ort-web-wasm'`. */
@@ -106,3 +108,6 @@ export async function ortRuntime(model: ModelSource, options: WebRuntimeOptions 
   };
   return createOrtRuntime(ort, engine, models, sessionOptions);
 }
+
+/** The `ort` engines in core's registry (`openRuntime(flow, 'ort-…')`, `listEngines()`). */
+export const ortEngineProvider = registerOrtProvider(probes, (flow, engine) => ortRuntime(flow, { engine }));

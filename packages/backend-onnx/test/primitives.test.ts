@@ -32,7 +32,7 @@ const cases: Case[] = [
     params: { w: [4] },
     build: (g, { x }, p) => g.output('y', g.add(g.mul(x!, p('w')), g.constant([1, 2, 3, 4], [4]))),
   },
-  ...(['neg', 'exp', 'tanh', 'sigmoid', 'relu', 'abs'] as const).map(
+  ...(['neg', 'exp', 'tanh', 'sigmoid', 'relu', 'abs', 'erf'] as const).map(
     (op): Case => ({ name: op, covers: [op], inputs: { x: ['N', 2, 5] }, std: 2, build: (g, { x }) => g.output('y', g[op](x!)) }),
   ),
   {

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { InputError, VERSION, referenceRuntime } from '@bijective/core';
+import { InputError, VERSION, engineStatus as coreEngineStatus, openRuntime, referenceRuntime } from '@bijective/core';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, test } from 'vitest';
 import {
@@ -45,10 +45,31 @@ describe('engines', () => {
     const bin = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
     for (const [engine, ep] of [['ort-node-cuda', 'cuda'], ['ort-node-tensorrt', 'tensorrt']] as const) {
       if (!existsSync(join(bin, `libonnxruntime_providers_${ep}.so`))) {
-        expect(by[engine]).toMatchObject({ available: false, reason: expect.stringContaining('npm install --onnxruntime-node-install=cuda12') });
+        expect(by[engine]).toMatchObject({
+          available: false,
+          reason: expect.stringMatching(/^not installed: .*npm install --onnxruntime-node-install=cuda12/),
+          install: 'npm install --onnxruntime-node-install=cuda12',
+        });
       }
     }
-    for (const s of statuses) expect(s.reason.length, s.engine).toBeGreaterThan(10);
+    for (const s of statuses) {
+      expect(s.family, s.engine).toBe('ort');
+      // Core's status shape: a reason when unavailable, a description of what runs when available.
+      expect((s.available ? s.detail : s.reason)?.length ?? 0, s.engine).toBeGreaterThan(10);
+      expect(s.available ? s.reason : s.detail, s.engine).toBeUndefined();
+    }
+  });
+
+  test("the ort engines are registered with core's engine seam: same statuses, runtimes that match the reference", async () => {
+    expect(await coreEngineStatus('ort-node-cpu')).toMatchObject({ engine: 'ort-node-cpu', family: 'ort', available: true });
+    expect(await coreEngineStatus('ort-web-webgpu')).toMatchObject({ available: false, reason: expect.stringMatching(/browser/) });
+    await expect(openRuntime(flow, 'ort-web-webgpu')).rejects.toThrow(EngineUnavailableError);
+    const rt = await openRuntime(flow, 'ort-node-cpu');
+    const x = randomTensor([3, ...multiScale.event], 5);
+    const got = await rt.logProb(x);
+    const want = await referenceRuntime(flow).logProb(x);
+    for (let i = 0; i < 3; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-3 * Math.max(1, Math.abs(want[i]!)));
+    await rt.dispose();
   });
 
   test('asking for an unavailable engine says why and lists the available ones', async () => {

@@ -1,3 +1,4 @@
+import type { EngineStatus as CoreEngineStatus } from '@bijective/core';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { registerGradients } from './gradients.js';
@@ -21,18 +22,12 @@ export type EngineName = 'tfjs-cpu' | 'tfjs-wasm' | 'tfjs-node' | 'tfjs-node-gpu
 
 export const ENGINE_NAMES: readonly EngineName[] = ['tfjs-cpu', 'tfjs-wasm', 'tfjs-node', 'tfjs-node-gpu', 'tfjs-webgl', 'tfjs-webgpu'];
 
-/** One line of {@link listEngines}. */
-export interface EngineStatus {
+/** One line of {@link listEngines}: core's engine status, plus the tfjs backend it runs on. */
+export interface EngineStatus extends CoreEngineStatus {
   readonly engine: EngineName;
+  readonly family: 'tfjs';
   /** The tfjs backend it runs on. */
   readonly backend: string;
-  readonly available: boolean;
-  /** Why it is not available here (absent when it is). */
-  readonly reason?: string;
-  /** The command that would make it available, where one would. */
-  readonly install?: string;
-  /** What runs, where known (e.g. `SIMD, 1 thread`). */
-  readonly detail?: string;
 }
 
 /** How an engine is found and started. */
@@ -164,7 +159,8 @@ const statusCache = new Map<EngineName, Promise<EngineStatus>>();
 
 /** Starts `def`'s backend if it can, leaving the previously active backend active. */
 async function probe(def: EngineDef): Promise<EngineStatus> {
-  const base = { engine: def.name, backend: def.backend, ...(def.install ? { install: def.install } : {}) };
+  // `trains` becomes true when this package's GradientEngine is registered with core (core's trainer).
+  const base = { engine: def.name, family: 'tfjs' as const, backend: def.backend, trains: false, ...(def.install ? { install: def.install } : {}) };
   try {
     const why = await def.precheck();
     if (why) return { ...base, available: false, reason: why };
@@ -195,6 +191,11 @@ function status(def: EngineDef): Promise<EngineStatus> {
     statusCache.set(def.name, s);
   }
   return s;
+}
+
+/** One tfjs engine's status (probed once, then cached). */
+export function engineStatus(name: EngineName): Promise<EngineStatus> {
+  return status(registry.get(name)!);
 }
 
 /** Every tfjs engine, whether it can run here and, for each one that cannot, why. */

@@ -4,6 +4,7 @@ export { hostLinalg, logAbsDetOp, matrixInverseOp, type HostLinalg } from './lin
 export {
   ENGINE_NAMES,
   EngineError,
+  engineStatus,
   listEngines,
   registerEngine,
   useEngine,
@@ -16,6 +17,7 @@ export {
   type WasmEngineOptions,
 } from './engines.js';
 export { ParamSet, type ParamSetOptions } from './params.js';
+export { tfjsEngineProvider } from './provider.js';
 export { tfjsRuntime, startEngine, type TfjsRuntime, type TfjsRuntimeOptions } from './runtime.js';
 export { runGraphTfjs } from './run-graph.js';
 export { registerWasmKernels } from './kernels/wasm.js';

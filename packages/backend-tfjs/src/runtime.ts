@@ -3,9 +3,7 @@ import {
   DENSITY_OUTPUTS,
   SAMPLE_OUTPUTS,
   CONTEXT_INPUT,
-  checkContext,
-  checkInput,
-  sampleNoise,
+  guardRuntime,
   traceFlow,
   type Flow,
   type FlowRuntime,
@@ -40,14 +38,13 @@ function toFloat32(data: Float32Array | Float64Array): Float32Array {
 
 /**
  * Runs a flow on TensorFlow.js. Graphs are traced on first use; parameters are uploaded
- * once and re-uploaded when `flow.params` changes (so training updates show up).
+ * once and re-uploaded when `flow.params` changes (so training updates show up). The edge
+ * checks (shapes, context, noise for `sample`, use after dispose) are core's `guardRuntime`.
  */
 export async function tfjsRuntime(flow: Flow, options: TfjsRuntimeOptions = {}): Promise<TfjsRuntime> {
   const engine = await startEngine(options.engine);
   const params = new ParamSet(flow);
   const programs = new Map<'density' | 'sample', GraphProgram>();
-  const event = flow.spec.event;
-  let disposed = false;
 
   const program = (direction: 'density' | 'sample'): GraphProgram => {
     let p = programs.get(direction);
@@ -61,7 +58,6 @@ export async function tfjsRuntime(flow: Flow, options: TfjsRuntimeOptions = {}):
 
   /** Runs one graph on one input and reads the named outputs back. */
   const run = async (direction: 'density' | 'sample', input: string, t: Tensor, outputs: readonly string[], context?: Tensor) => {
-    if (disposed) throw new Error(`${engine.name} runtime: used after dispose()`);
     await engine.activate();
     params.refresh();
     const prog = program(direction);
@@ -84,34 +80,24 @@ export async function tfjsRuntime(flow: Flow, options: TfjsRuntimeOptions = {}):
     }
   };
 
-  /** Checks `t` and a conditional flow's context (made `[N, K]`). */
-  const checked = (what: string, name: string, t: Tensor, context: Tensor | undefined) => checkContext(what, context, flow.spec.context, checkInput(`${what}: ${name}`, t, event));
-  const decode = async (z: Tensor, context: Tensor | undefined, what = 'decode'): Promise<Tensor> => {
-    const c = checked(what, 'z', z, context);
-    const out = await run('sample', 'z', z, [SAMPLE_OUTPUTS.x], c);
-    return out[SAMPLE_OUTPUTS.x]!;
-  };
-
-  return {
-    engine: engine.name,
-    async logProb(x, options) {
-      const c = checked('logProb', 'x', x, options?.context);
-      return (await run('density', 'x', x, [DENSITY_OUTPUTS.logProb], c))[DENSITY_OUTPUTS.logProb]!.data;
+  return guardRuntime(
+    {
+      engine: engine.name,
+      async logProb(x, options) {
+        return (await run('density', 'x', x, [DENSITY_OUTPUTS.logProb], options?.context))[DENSITY_OUTPUTS.logProb]!.data;
+      },
+      async encode(x, options) {
+        const out = await run('density', 'x', x, [DENSITY_OUTPUTS.z, DENSITY_OUTPUTS.logDet], options?.context);
+        return { z: out[DENSITY_OUTPUTS.z]!, logDet: out[DENSITY_OUTPUTS.logDet]!.data };
+      },
+      async decode(z, options) {
+        return (await run('sample', 'z', z, [SAMPLE_OUTPUTS.x], options?.context))[SAMPLE_OUTPUTS.x]!;
+      },
+      async dispose() {
+        for (const p of programs.values()) p.dispose();
+        params.dispose();
+      },
     },
-    async encode(x, options) {
-      const c = checked('encode', 'x', x, options?.context);
-      const out = await run('density', 'x', x, [DENSITY_OUTPUTS.z, DENSITY_OUTPUTS.logDet], c);
-      return { z: out[DENSITY_OUTPUTS.z]!, logDet: out[DENSITY_OUTPUTS.logDet]!.data };
-    },
-    decode: (z, options) => decode(z, options?.context),
-    async sample(o) {
-      return decode(sampleNoise(o, event), o.context, 'sample');
-    },
-    async dispose() {
-      if (disposed) return;
-      disposed = true;
-      for (const p of programs.values()) p.dispose();
-      params.dispose();
-    },
-  };
+    flow.spec,
+  );
 }

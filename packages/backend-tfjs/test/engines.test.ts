@@ -1,7 +1,8 @@
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { createFlow } from '@bijective/core';
+import { EngineUnavailableError, createFlow, engineStatus, listEngines as listAllEngines, openRuntime, referenceRuntime } from '@bijective/core';
 import { EngineError, listEngines, tfjsRuntime, useEngine } from '../src/node.js';
+import { batch, perturbedFlow } from './helpers.js';
 
 describe('engines (Node entry point)', () => {
   it('lists every engine honestly: cpu and wasm run here, the others say why not', async () => {
@@ -32,5 +33,26 @@ describe('engines (Node entry point)', () => {
     const rt = await tfjsRuntime(createFlow({ version: 1, event: [2], layers: [{ type: 'scale' }] }), { engine: 'auto' });
     expect(rt.engine).toBe('tfjs-wasm');
     await rt.dispose();
+  });
+
+  it("registers the tfjs engines with core's engine seam, with the same statuses and runtimes", async () => {
+    const all = await listAllEngines();
+    const tfjs = all.filter((e) => e.family === 'tfjs');
+    expect(tfjs.map((e) => e.engine)).toEqual(['tfjs-cpu', 'tfjs-wasm', 'tfjs-node', 'tfjs-node-gpu', 'tfjs-webgl', 'tfjs-webgpu']);
+    expect(await engineStatus('tfjs-node')).toMatchObject({ available: false, reason: expect.stringMatching(/not installed/), install: 'npm install @tensorflow/tfjs-node' });
+    await expect(openRuntime(createFlow({ version: 1, event: [2], layers: [{ type: 'scale' }] }), 'tfjs-node')).rejects.toThrow(EngineUnavailableError);
+    await expect(openRuntime(createFlow({ version: 1, event: [2], layers: [{ type: 'scale' }] }), 'tfjs-node')).rejects.toThrow(/install: npm install @tensorflow\/tfjs-node.*available engines: .*tfjs-cpu, tfjs-wasm/);
+
+    const flow = perturbedFlow({ version: 1, event: [3], layers: [{ type: 'iaf', hidden: [8] }, { type: 'permute', kind: 'reverse' }, { type: 'iaf', hidden: [8] }] });
+    const x = batch([3], 4);
+    const rt = await openRuntime(flow, 'tfjs-cpu');
+    const ref = referenceRuntime(flow);
+    const got = await rt.logProb(x);
+    const want = await ref.logProb(x);
+    for (let i = 0; i < 4; i++) expect(got[i]!).toBeCloseTo(want[i]!, 4);
+    // The guard's checks hold on registry runtimes: a wrong event shape names what was expected.
+    await expect(rt.logProb({ data: new Float32Array(8), shape: [4, 2] })).rejects.toThrow(/logProb: x: shape \[4, 2\], expected \[N, 3\]/);
+    await rt.dispose();
+    await expect(rt.logProb(x)).rejects.toThrow(/disposed/);
   });
 });

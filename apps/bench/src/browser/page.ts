@@ -4,10 +4,11 @@
  * back through the `benchEmit` binding the driver installs. The same `runEngineJob` loop
  * as the Node workers runs here, on the page's clock.
  */
-import { decodeSafetensors, type ParamTensor } from '@bijective/core';
-import { registerEngine, tfjsRuntime, useEngine, wasmEngine } from '@bijective/backend-tfjs';
-import { configureWeb, engineStatus, isOrtEngine, ortRuntime } from '@bijective/backend-onnx/web';
-import { engineFamily, fromOrtStatus, type Availability } from '../engines.js';
+import { decodeSafetensors, engineStatus, openRuntime, type ParamTensor } from '@bijective/core';
+// Importing the backends registers their engines with core's registry.
+import { registerEngine, wasmEngine } from '@bijective/backend-tfjs';
+import { configureWeb } from '@bijective/backend-onnx/web';
+import type { Availability } from '../engines.js';
 import { runEngineJob, type EngineJob, type HostEvent, type MemoryProbe } from '../host.js';
 import type { GpuAdapterInfo, PageEnvironment } from '../results.js';
 import { ASSET_PATHS } from './assets.js';
@@ -77,16 +78,11 @@ async function environment(): Promise<PageEnvironment> {
  * second concurrent initialisation).
  */
 async function probe(engine: string): Promise<Availability> {
-  if (engineFamily(engine) === 'tfjs') {
-    try {
-      await useEngine(engine);
-      return { engine, available: true };
-    } catch (e) {
-      return { engine, available: false, reason: e instanceof Error ? e.message : String(e) };
-    }
+  try {
+    return await engineStatus(engine);
+  } catch (e) {
+    return { engine, available: false, reason: e instanceof Error ? e.message : String(e) };
   }
-  if (!isOrtEngine(engine)) return { engine, available: false, reason: `unknown ONNX Runtime engine '${engine}'` };
-  return fromOrtStatus(await engineStatus(engine));
 }
 
 async function params(preset: string): Promise<Record<string, ParamTensor>> {
@@ -102,11 +98,7 @@ async function run(job: EngineJob): Promise<void> {
     clock: performance,
     memory: memoryProbe(),
     params,
-    createRuntime: async (flow, engine) => {
-      if (engineFamily(engine) === 'tfjs') return tfjsRuntime(flow, { engine });
-      if (!isOrtEngine(engine)) throw new Error(`unknown ONNX Runtime engine '${engine}'`);
-      return ortRuntime(flow, { engine });
-    },
+    createRuntime: openRuntime,
     emit,
   });
 }

@@ -10,6 +10,12 @@ export interface GuardSpec {
 }
 
 /**
+ * What a backend implements: the maths on inputs already checked (a conditional flow's context
+ * already `[N, K]`). `sample` is not part of it: the guard draws the noise and calls `decode`.
+ */
+export type UncheckedRuntime = Omit<FlowRuntime, 'sample'>;
+
+/**
  * The edge checks of every runtime, in one place: inputs are checked against the flow's event
  * shape (`checkInput`), a conditional flow's context against its context shape (`checkContext`,
  * which also repeats a single `[K]` context for every row), `sample` draws its noise with
@@ -17,8 +23,8 @@ export interface GuardSpec {
  * the engine. Backends implement the unchecked maths; core's engine registry (and each backend's
  * direct constructor) wrap it.
  */
-export function guardRuntime(inner: FlowRuntime, spec: GuardSpec | readonly number[]): FlowRuntime {
-  if ((inner as unknown as Record<symbol, unknown>)[GUARDED]) return inner;
+export function guardRuntime(inner: UncheckedRuntime, spec: GuardSpec | readonly number[]): FlowRuntime {
+  if ((inner as unknown as Record<symbol, unknown>)[GUARDED]) return inner as FlowRuntime;
   const { event, context: contextShape } = Array.isArray(spec) ? { event: spec as readonly number[], context: undefined } : (spec as GuardSpec);
   let disposed = false;
   const live = (op: string) => {

@@ -4,8 +4,7 @@ import type { Graph } from '../graph/graph.js';
 import { runGraph } from '../reference/interpreter.js';
 import type { RefTensor } from '../reference/kernels.js';
 import type { Tensor } from '../tensor.js';
-import { CONTEXT_INPUT, checkContext } from '../flow/context.js';
-import { checkInput, sampleNoise } from './check.js';
+import { CONTEXT_INPUT } from '../flow/context.js';
 import { guardRuntime } from './guard.js';
 import type { FlowRuntime } from './types.js';
 
@@ -33,35 +32,32 @@ export function runReference(flow: Flow, graph: Graph, inputs: Record<string, Te
 
 /**
  * The oracle: the flow's graphs run by the plain-TypeScript float64 interpreter.
- * Parameters are read at each call, so training updates show up.
+ * Parameters are read at each call, so training updates show up. The edge checks (input and
+ * context shapes, noise for `sample`, use after dispose) are {@link guardRuntime}'s.
  */
 export function referenceRuntime(flow: Flow): FlowRuntime {
   let density: Graph | undefined;
   let sample: Graph | undefined;
   const densityGraph = () => (density ??= traceFlow(flow, 'density'));
   const sampleGraph = () => (sample ??= traceFlow(flow, 'sample'));
-  const event = flow.spec.event;
   const toTensor = (t: RefTensor): Tensor => ({ data: t.data, shape: [...t.shape] });
-  /** The graph inputs: `name` → `t`, and the checked context of a conditional flow. */
-  const inputs = (what: string, name: string, t: Tensor, context: Tensor | undefined): Record<string, Tensor> => {
-    const n = checkInput(`${what}: ${name}`, t, event);
-    const c = checkContext(what, context, flow.spec.context, n);
-    return c ? { [name]: t, [CONTEXT_INPUT]: c } : { [name]: t };
-  };
-  const decode = async (z: Tensor, context: Tensor | undefined, what = 'decode') => toTensor(runReference(flow, sampleGraph(), inputs(what, 'z', z, context))[SAMPLE_OUTPUTS.x]!);
-  return guardRuntime({
-    engine: 'reference',
-    async logProb(x, options) {
-      return runReference(flow, densityGraph(), inputs('logProb', 'x', x, options?.context))[DENSITY_OUTPUTS.logProb]!.data;
+  /** The graph inputs: `name` → `t`, and a conditional flow's context (`[N, K]`, checked by the guard). */
+  const inputs = (name: string, t: Tensor, context: Tensor | undefined): Record<string, Tensor> =>
+    context ? { [name]: t, [CONTEXT_INPUT]: context } : { [name]: t };
+  const decode = async (z: Tensor, context: Tensor | undefined) => toTensor(runReference(flow, sampleGraph(), inputs('z', z, context))[SAMPLE_OUTPUTS.x]!);
+  return guardRuntime(
+    {
+      engine: 'reference',
+      async logProb(x, options) {
+        return runReference(flow, densityGraph(), inputs('x', x, options?.context))[DENSITY_OUTPUTS.logProb]!.data;
+      },
+      async encode(x, options) {
+        const out = runReference(flow, densityGraph(), inputs('x', x, options?.context));
+        return { z: toTensor(out[DENSITY_OUTPUTS.z]!), logDet: out[DENSITY_OUTPUTS.logDet]!.data };
+      },
+      decode: (z, options) => decode(z, options?.context),
+      async dispose() {},
     },
-    async encode(x, options) {
-      const out = runReference(flow, densityGraph(), inputs('encode', 'x', x, options?.context));
-      return { z: toTensor(out[DENSITY_OUTPUTS.z]!), logDet: out[DENSITY_OUTPUTS.logDet]!.data };
-    },
-    decode: (z, options) => decode(z, options?.context),
-    async sample(options) {
-      return decode(sampleNoise(options, event), options.context, 'sample');
-    },
-    async dispose() {},
-  }, flow.spec);
+    flow.spec,
+  );
 }

@@ -41,7 +41,7 @@ export function buildProgram(argv: readonly string[] = process.argv.slice(2)): C
     .command('engines')
     .description('list the engines and whether each runs here (and why not)')
     .action(async () => {
-      for (const e of await listAllEngines()) process.stdout.write(`${e.engine.padEnd(18)} ${e.available ? 'available  ' : 'unavailable'} ${e.reason ?? ''}\n`);
+      for (const e of await listAllEngines()) process.stdout.write(`${e.engine.padEnd(18)} ${e.available ? 'available  ' : 'unavailable'} ${(e.available ? e.detail : `${e.reason ?? ''}${e.install && !e.reason?.includes(e.install) ? ` (install: ${e.install})` : ''}`) ?? ''}\n`);
     });
   return program;
 }

@@ -7,7 +7,7 @@ import { FLOW_FILE, loadCheckpoint, saveCheckpoint } from '@bijective/core/node'
 import type { TrainData, TrainProgress, TrainResult } from '@bijective/backend-tfjs';
 import { checkEventFits } from '../datasets/batches.js';
 import { datasetShape, loadDataset, type Dataset } from '../datasets/registry.js';
-import { DEFAULT_ENGINE, engineFamily } from '../engines.js';
+import { DEFAULT_ENGINE, statusOf } from '../engines.js';
 import { evaluate, type EvalResult } from '../evaluate.js';
 import { getPreset } from '../presets/registry.js';
 import { CliError, LIMITS, commandLine, exitStatus, intOption, numberOption, type TrainMeta } from './common.js';
@@ -84,7 +84,7 @@ export async function runTrain(opts: TrainCommandOptions, argv: readonly string[
   if (opts.preset === undefined && !opts.resume) throw new CliError("train: pass --preset <name> (see `bijective presets`)");
   if (opts.preset === undefined && opts.out === undefined) throw new CliError('train --resume: pass --out <run folder> (or --preset, for runs/<preset>)');
   if (opts.preset !== undefined) getPreset(opts.preset); // an unknown name is refused before anything is written
-  if (engineFamily(opts.engine) !== 'tfjs') {
+  if ((await statusOf(opts.engine)).family !== 'tfjs') {
     throw new CliError(`train runs on TensorFlow.js engines (tfjs-wasm, tfjs-cpu, tfjs-node, ...); '${opts.engine}' does not train (it can eval, sample and density)`);
   }
   if (opts.steps !== undefined && opts.epochs !== undefined) throw new CliError('train: pass --steps or --epochs, not both');
