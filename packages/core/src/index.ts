@@ -40,3 +40,4 @@ export * from './engine/types.js';
 export * from './engine/registry.js';
 export * from './graph/inline.js';
 export * from './train/distillation.js';
+export * from './train/objective.js';
