@@ -43,3 +43,4 @@ export * from './train/distillation.js';
 export * from './train/objective.js';
 export * from './grad/table.js';
 export * from './grad/gradients.js';
+export * from './grad/engine.js';
