@@ -8,15 +8,22 @@ import { EngineUnavailableError, type EngineStatus as CoreEngineStatus } from '@
 export const ORT_ENGINES = ['ort-node-cpu', 'ort-node-cuda', 'ort-node-tensorrt', 'ort-node-webgpu', 'ort-web-wasm', 'ort-web-webgpu'] as const;
 export type OrtEngine = (typeof ORT_ENGINES)[number];
 
+/**
+ * The ORT engines that train (run core's gradient graph, `gradients.ts`), where they run:
+ * those whose gradients are checked against the float64 reference in this package's tests.
+ * The GPU providers run the same operators but are not checked here, so they do not claim it.
+ */
+export const ORT_TRAINING_ENGINES = ['ort-node-cpu', 'ort-web-wasm'] as const satisfies readonly OrtEngine[];
+
 /** Core's engine status (reason and install hint when unavailable, detail when available), for an ORT engine. */
 export interface EngineStatus extends CoreEngineStatus {
   readonly engine: OrtEngine;
   readonly family: 'ort';
 }
 
-/** An available engine's status; `detail` says what runs. */
+/** An available engine's status; `detail` says what runs; `trains` for {@link ORT_TRAINING_ENGINES}. */
 export function ortAvailable(engine: OrtEngine, detail: string): EngineStatus {
-  return { engine, family: 'ort', available: true, detail, trains: false };
+  return { engine, family: 'ort', available: true, detail, trains: (ORT_TRAINING_ENGINES as readonly string[]).includes(engine) };
 }
 
 /** An unavailable engine's status: why, and the command that would make it run where one would. */

@@ -9,6 +9,7 @@ export { lowerGraph, onnxLowering, type LoopLowering, type LowerOptions, type On
 export { IR_VERSION, OPSET_VERSION, encodeModel } from './model.js';
 export { inspectModel, OnnxModelError, type BijectiveModelInfo } from './inspect.js';
 export { tritonConfig, tritonModelName, tritonRepository, type TritonOptions } from './triton.js';
-export { OrtEngineUnavailableError, EXECUTION_PROVIDER, ORT_ENGINES, isOrtEngine, ortAvailable, ortUnavailable, type EngineStatus, type OrtEngine } from './engines.js';
+export { exportGradientModel, ortGradientEngine, type GradientModel } from './gradients.js';
+export { OrtEngineUnavailableError, EXECUTION_PROVIDER, ORT_ENGINES, ORT_TRAINING_ENGINES, isOrtEngine, ortAvailable, ortUnavailable, type EngineStatus, type OrtEngine } from './engines.js';
 export { EngineUnavailableError } from '@bijective/core';
 export { createOrtRuntime, loadModels, type ModelSource, type OrtFlowRuntime, type OrtModule } from './runtime.js';

@@ -3,11 +3,12 @@ import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Flow } from '@bijective/core';
+import type { Flow, GradientEngine } from '@bijective/core';
 import { writeFileAtomic, writeFileAtomicSync } from '@bijective/core/node';
 import type { InferenceSession } from 'onnxruntime-web';
 import { EXECUTION_PROVIDER, engineProbes, ortAvailable, ortUnavailable, type EngineStatus, type OrtEngine } from './engines.js';
 import { exportOnnx as exportModels, modelName, type ExportOptions, type OnnxExport } from './export.js';
+import { ortGradientEngine } from './gradients.js';
 import { OnnxModelError } from './inspect.js';
 import { probeModel } from './probe.js';
 import { createOrtRuntime, loadModels, type ModelSource, type OrtFlowRuntime, type OrtModule } from './runtime.js';
@@ -223,5 +224,22 @@ export async function ortRuntime(model: ModelSource | string, options: NodeRunti
   return createOrtRuntime(ort, engine, models, sessionOptions);
 }
 
+/**
+ * A {@link GradientEngine} on ONNX Runtime (default `'ort-node-cpu'`; `'ort-web-wasm'` runs in
+ * Node too): core's gradient graph exported with the parameters as inputs, one session per
+ * compiled graph, the same session options as {@link ortRuntime}.
+ */
+export async function ortGradients(options: { engine?: OrtEngine; sessionOptions?: InferenceSession.SessionOptions } = {}): Promise<GradientEngine> {
+  const engine = await requireEngine(options.engine ?? 'ort-node-cpu');
+  const ort = engine === 'ort-web-wasm' ? await loadOrtWeb() : await loadOrtNode();
+  const sessionOptions = defaultSessionOptions(engine, options.sessionOptions);
+  if (engine === 'ort-web-wasm') delete sessionOptions.intraOpNumThreads;
+  return ortGradientEngine(ort, engine, sessionOptions);
+}
+
 /** The `ort` engines in core's registry (`openRuntime(flow, 'ort-…')`, `listEngines()`). */
-export const ortEngineProvider = registerOrtProvider(probes, (flow, engine) => ortRuntime(flow, { engine }));
+export const ortEngineProvider = registerOrtProvider(
+  probes,
+  (flow, engine) => ortRuntime(flow, { engine }),
+  (engine) => ortGradients({ engine }),
+);

@@ -1,6 +1,8 @@
+import type { GradientEngine } from '@bijective/core';
 import type { InferenceSession } from 'onnxruntime-web';
 import { EXECUTION_PROVIDER, engineProbes, ortAvailable, ortUnavailable, type EngineStatus, type OrtEngine } from './engines.js';
 import type { ExportOptions } from './export.js';
+import { ortGradientEngine } from './gradients.js';
 import { probeModel } from './probe.js';
 import { registerOrtProvider } from './provider.js';
 import { createOrtRuntime, loadModels, type ModelSource, type OrtFlowRuntime, type OrtModule } from './runtime.js';
@@ -109,5 +111,16 @@ export async function ortRuntime(model: ModelSource, options: WebRuntimeOptions 
   return createOrtRuntime(ort, engine, models, sessionOptions);
 }
 
+/** A {@link GradientEngine} on onnxruntime-web (default `'ort-web-wasm'`): core's gradient graph with the parameters as inputs. */
+export async function ortGradients(options: { engine?: OrtEngine; sessionOptions?: InferenceSession.SessionOptions } = {}): Promise<GradientEngine> {
+  const engine = await requireEngine(options.engine ?? 'ort-web-wasm');
+  const ort = await loadOrtWeb();
+  return ortGradientEngine(ort, engine, { executionProviders: [EXECUTION_PROVIDER[engine]], graphOptimizationLevel: 'all', ...options.sessionOptions });
+}
+
 /** The `ort` engines in core's registry (`openRuntime(flow, 'ort-…')`, `listEngines()`). */
-export const ortEngineProvider = registerOrtProvider(probes, (flow, engine) => ortRuntime(flow, { engine }));
+export const ortEngineProvider = registerOrtProvider(
+  probes,
+  (flow, engine) => ortRuntime(flow, { engine }),
+  (engine) => ortGradients({ engine }),
+);

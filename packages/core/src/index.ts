@@ -41,3 +41,6 @@ export * from './engine/registry.js';
 export * from './graph/inline.js';
 export * from './train/distillation.js';
 export * from './train/objective.js';
+export * from './grad/table.js';
+export * from './grad/gradients.js';
+export * from './grad/engine.js';

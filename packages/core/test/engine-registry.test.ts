@@ -3,6 +3,7 @@ import {
   EngineUnavailableError,
   engineStatus,
   listEngines,
+  openGradients,
   openRuntime,
   registerEngineProvider,
   type FlowRuntime,
@@ -48,9 +49,14 @@ registerEngineProvider({
 });
 
 describe('engine registry', () => {
-  it('lists the reference engine as available and not training', async () => {
+  it('lists the reference engine as available and training', async () => {
     const all = await listEngines();
-    expect(all.find((s) => s.engine === 'reference')).toMatchObject({ available: true, trains: false, family: 'reference' });
+    expect(all.find((s) => s.engine === 'reference')).toMatchObject({ available: true, trains: true, family: 'reference' });
+    expect((await openGradients('reference')).engine).toBe('reference');
+  });
+
+  it('refuses to train on an engine that cannot', async () => {
+    await expect(openGradients('fake-ok')).rejects.toThrow(/'fake-ok' runs flows but cannot train them/);
   });
 
   it('names the unknown engine and the known ones', async () => {

@@ -1,5 +1,6 @@
 import type { Flow } from '../flow/flow.js';
 import { guardRuntime } from '../runtime/guard.js';
+import { referenceGradientEngine } from '../grad/engine.js';
 import { referenceRuntime } from '../runtime/reference.js';
 import type { FlowRuntime } from '../runtime/types.js';
 import type { EngineProvider, EngineStatus, GradientEngine } from './types.js';
@@ -78,16 +79,19 @@ export async function openGradients(engine: string): Promise<GradientEngine> {
 }
 
 /**
- * Core's own provider: the float64 reference interpreter, always available. It cannot train yet
- * (`trains: false`); the reference GradientEngine (branch `grad`) plugs in as `openGradients`.
+ * Core's own provider: the float64 reference interpreter, always available. It trains: its
+ * GradientEngine runs core's gradient graph in float64, the oracle for every other engine.
  */
 registerEngineProvider({
   family: 'reference',
   engines: ['reference'],
   async status(engine) {
-    return { engine, family: 'reference', available: true, detail: 'float64 TypeScript interpreter', trains: false };
+    return { engine, family: 'reference', available: true, detail: 'float64 TypeScript interpreter', trains: true };
   },
   async openRuntime(flow) {
     return referenceRuntime(flow);
+  },
+  async openGradients() {
+    return referenceGradientEngine;
   },
 });

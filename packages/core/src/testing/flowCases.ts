@@ -75,6 +75,10 @@ export function flowCases(): FlowCase[] {
       { type: 'permute', kind: 'reverse' },
       { type: 'maf', hidden: [10, 10], order: 'random', seed: 3, activation: 'tanh' },
     ]),
+    vec('standardize-vector', 4, [
+      { type: 'standardize' },
+      { type: 'affineCoupling', mask: 'half', parity: 0, scale: 'tanhExp', conditioner: mlp },
+    ]),
     vec('iaf-vector', 5, [
       { type: 'iaf', hidden: [10], order: 'natural' },
       { type: 'permute', kind: 'random', seed: 1 },

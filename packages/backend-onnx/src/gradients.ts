@@ -1,0 +1,232 @@
+import {
+  gradients,
+  gradName,
+  runGraph,
+  unrollLoops,
+  VERSION,
+  type GradientEngine,
+  type GradientOptions,
+  type GradientProgram,
+  type Graph,
+  type Node,
+  type RefTensor,
+  type Tensor,
+} from '@bijective/core';
+import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-web';
+import type { OrtEngine } from './engines.js';
+import { lowerGraph } from './lower.js';
+import { encodeModel } from './model.js';
+import type { OrtModule } from './runtime.js';
+
+/**
+ * Training on ONNX Runtime: core's gradient graph ({@link gradients}) exported to ONNX with the
+ * parameters as graph INPUTS, so one session serves every step.
+ *
+ * The exported flow graphs fold parameter-only values (`logAbsDet`, `matrixInverse`, LU-composed
+ * and masked weights, and in the gradient graph their inverses and flipped kernels) into
+ * initializers at export; with parameters changing every step that cannot be done once. Here
+ * they are folded **per step**: the nodes that depend on parameters but on no graph input are
+ * evaluated by core's float64 reference interpreter before each run (parameter-sized work:
+ * C×C inverses, weight masks and flips) and fed to the session as inputs, rounded to float32.
+ * ONNX has no standard matrix inverse, so computing them in-graph would mean an unrolled
+ * Gauss–Jordan per matrix; the batch-sized work, which is what costs, all runs in ORT.
+ * Constant-only subgraphs stay in the model (folded once at export). Loops are unrolled (the
+ * backward pass is unrolled anyway).
+ */
+export interface GradientModel {
+  /** The `.onnx` bytes: inputs are the graph inputs and {@link feeds}; outputs loss, kept outputs and gradients. */
+  readonly bytes: Uint8Array;
+  /** Graph input name → ONNX input name (batch data: `x`, `context`). */
+  readonly dataInputs: Readonly<Record<string, string>>;
+  /** Parameters fed as they are: ONNX input name → parameter name. */
+  readonly paramInputs: Readonly<Record<string, string>>;
+  /** Parameter-only values computed per step: ONNX input name → output name of {@link paramOnlyGraph}. */
+  readonly computedInputs: Readonly<Record<string, string>>;
+  /** The parameter-only part of the gradient graph (no graph inputs), evaluated in float64 before each run. */
+  readonly paramOnlyGraph: Graph;
+  /** ONNX output names: the loss, kept outputs by name, gradients by parameter name. */
+  readonly outputs: { readonly loss: string; readonly kept: Readonly<Record<string, string>>; readonly grads: Readonly<Record<string, string>> };
+}
+
+type Kind = 'batch' | 'param' | 'constant';
+
+/** Whether each node depends on a graph input (`batch`), on parameters only (`param`), or on constants only. */
+function kinds(graph: Graph): Kind[] {
+  const k = new Array<Kind>(graph.nodes.length);
+  for (const n of graph.nodes) {
+    if (n.op === 'input') k[n.id] = 'batch';
+    else if (n.op === 'param') k[n.id] = 'param';
+    else if (n.op === 'constant') k[n.id] = 'constant';
+    else if (n.op === 'loop') throw new Error('ORT gradients: loops must be unrolled before splitting the graph');
+    else {
+      const ins = n.inputs.map((i) => k[i]!);
+      k[n.id] = ins.includes('batch') ? 'batch' : ins.includes('param') ? 'param' : 'constant';
+    }
+  }
+  return k;
+}
+
+/** Splits `grad` (no loops) into the batch part, lowered to ONNX, and the parameter-only part it reads. */
+function split(grad: Graph) {
+  const kind = kinds(grad);
+  const outIds = new Set(Object.values(grad.outputs));
+  // Parameter-only values read by the batch part, or returned directly.
+  const frontier = new Set<number>();
+  for (const n of grad.nodes) if (kind[n.id] === 'batch') for (const i of n.inputs) if (kind[i] === 'param') frontier.add(i);
+  for (const id of outIds) if (kind[id] === 'param') frontier.add(id);
+
+  const nodes: Node[] = [];
+  const remap = new Map<number, number>();
+  const inputs: Record<string, number> = {};
+  const paramInputs: Record<string, string> = {};
+  const computedInputs: Record<string, string> = {};
+  const computedIds: number[] = [];
+  const push = (n: Omit<Node, 'id'>): number => {
+    const id = nodes.length;
+    nodes.push({ ...n, id } as Node);
+    return id;
+  };
+  for (const n of grad.nodes) {
+    if (kind[n.id] === 'param') {
+      if (!frontier.has(n.id)) continue;
+      const name = n.op === 'param' ? `p${Object.keys(paramInputs).length}` : `v${computedIds.length}`;
+      if (n.op === 'param') paramInputs[name] = n.attrs.name;
+      else {
+        computedInputs[name] = `v${n.id}`;
+        computedIds.push(n.id);
+      }
+      // ONNX inputs are float32: a boolean mask travels as 0/1 and is compared back.
+      const inId = push({ op: 'input', inputs: [], attrs: { name }, shape: n.shape, dtype: 'float32' } as Omit<Node, 'id'>);
+      inputs[name] = inId;
+      if (n.dtype === 'bool') {
+        const half = push({ op: 'constant', inputs: [], attrs: { values: [0.5] }, shape: [], dtype: 'float32' } as Omit<Node, 'id'>);
+        remap.set(n.id, push({ op: 'greaterEqual', inputs: [inId, half], attrs: {}, shape: n.shape, dtype: 'bool' } as Omit<Node, 'id'>));
+      } else remap.set(n.id, inId);
+      continue;
+    }
+    const id = push({ ...n, inputs: n.inputs.map((i) => remap.get(i)!) } as Omit<Node, 'id'>);
+    remap.set(n.id, id);
+    if (n.op === 'input') inputs[n.attrs.name] = id;
+  }
+  const batchGraph: Graph = {
+    nodes,
+    inputs,
+    outputs: Object.fromEntries(Object.entries(grad.outputs).map(([k, id]) => [k, remap.get(id)!])),
+    params: {},
+  };
+
+  // The parameter-only ancestors of the computed frontier, as a standalone graph.
+  const needed = new Set<number>();
+  const stack = [...computedIds];
+  while (stack.length > 0) {
+    const id = stack.pop()!;
+    if (needed.has(id)) continue;
+    needed.add(id);
+    stack.push(...grad.nodes[id]!.inputs);
+  }
+  const order = [...needed].sort((a, b) => a - b);
+  const newId = new Map(order.map((id, k) => [id, k]));
+  const paramOnlyGraph: Graph = {
+    nodes: order.map((id) => {
+      const n = grad.nodes[id]!;
+      return { ...n, id: newId.get(id)!, inputs: n.inputs.map((i) => newId.get(i)!) } as Node;
+    }),
+    inputs: {},
+    outputs: Object.fromEntries(computedIds.map((id) => [`v${id}`, newId.get(id)!])),
+    params: grad.params,
+  };
+  return { batchGraph, paramInputs, computedInputs, paramOnlyGraph };
+}
+
+/** Exports the gradient graph of `graph` for `options` as one ONNX model whose parameters are inputs. */
+export function exportGradientModel(graph: Graph, options: GradientOptions): GradientModel {
+  const keep = options.outputs ?? [];
+  const grad = unrollLoops(gradients(graph, { of: options.loss, wrt: options.wrt, keep }));
+  const { batchGraph, paramInputs, computedInputs, paramOnlyGraph } = split(grad);
+  const dataInputs = Object.fromEntries(Object.keys(graph.inputs).map((k) => [k, k]));
+  const onnxInputs = Object.fromEntries(Object.keys(batchGraph.inputs).map((k) => [k, k]));
+  const loss = 'loss';
+  const kept = Object.fromEntries(keep.map((k, i) => [k, `out${i}`]));
+  const grads = Object.fromEntries(options.wrt.map((p, i) => [p, `grad${i}`]));
+  const io = {
+    inputs: onnxInputs,
+    outputs: {
+      [options.loss]: loss,
+      ...Object.fromEntries(keep.map((k) => [k, kept[k]!])),
+      ...Object.fromEntries(options.wrt.map((p) => [gradName(p), grads[p]!])),
+    },
+  };
+  const lowered = lowerGraph(batchGraph, {}, io, { loops: 'unroll', name: 'bijective_gradients' });
+  const bytes = encodeModel(lowered.graph, {
+    producerVersion: VERSION,
+    docString: `Bijective gradient graph: d ${options.loss} / d θ for ${options.wrt.length} parameters; parameters and per-step parameter-only values are inputs.`,
+  });
+  return { bytes, dataInputs, paramInputs, computedInputs, paramOnlyGraph, outputs: { loss, kept, grads } };
+}
+
+const toF32 = (data: Float32Array | Float64Array): Float32Array => (data instanceof Float32Array ? data : Float32Array.from(data));
+
+/**
+ * A {@link GradientEngine} on one ONNX Runtime engine: `compile` exports the gradient model and
+ * opens one session; `run` folds the parameter-only values in float64, feeds batch and
+ * parameters, and returns loss, kept outputs and gradients (float32, as ORT computes them).
+ */
+export function ortGradientEngine(ort: OrtModule, engine: OrtEngine, sessionOptions: InferenceSession.SessionOptions): GradientEngine {
+  return {
+    engine,
+    async compile(graph, options): Promise<GradientProgram> {
+      const model = exportGradientModel(graph, options);
+      let session: InferenceSession | undefined;
+      try {
+        session = await ort.InferenceSession.create(model.bytes, sessionOptions);
+      } catch (e) {
+        throw new Error(`${engine}: ONNX Runtime could not load the gradient model: ${(e as Error).message}`);
+      }
+      const paramShapes = graph.params;
+      return {
+        engine,
+        async run(inputs, params) {
+          if (!session) throw new Error(`${engine} gradients: run after dispose`);
+          const feeds: Record<string, OrtTensor> = {};
+          for (const [gName, onnxName] of Object.entries(model.dataInputs)) {
+            const t: Tensor | undefined = inputs[gName];
+            if (!t) throw new Error(`${engine} gradients: input '${gName}' was not given; inputs: ${Object.keys(model.dataInputs).join(', ')}`);
+            feeds[onnxName] = new ort.Tensor('float32', toF32(t.data), t.shape);
+          }
+          const refParams: Record<string, RefTensor> = {};
+          for (const [name, shape] of Object.entries(paramShapes)) {
+            const p = params[name];
+            const size = (shape as number[]).reduce((a, b) => a * b, 1);
+            if (!p) throw new Error(`${engine} gradients: parameter '${name}' [${shape.join(', ')}] was not given`);
+            if (p.length !== size) throw new Error(`${engine} gradients: parameter '${name}' has ${p.length} values, expected ${size} for [${shape.join(', ')}]`);
+            refParams[name] = { data: p as unknown as Float64Array, shape: shape as number[] };
+          }
+          for (const [onnxName, pName] of Object.entries(model.paramInputs)) feeds[onnxName] = new ort.Tensor('float32', params[pName]!, paramShapes[pName] as number[]);
+          if (Object.keys(model.computedInputs).length > 0) {
+            const wide = Object.fromEntries(Object.entries(refParams).map(([k, v]) => [k, { data: Float64Array.from(v.data), shape: v.shape }]));
+            const values = runGraph(model.paramOnlyGraph, { params: wide, inputs: {}, batch: 1 });
+            for (const [onnxName, out] of Object.entries(model.computedInputs)) {
+              const v = values[out]!;
+              feeds[onnxName] = new ort.Tensor('float32', Float32Array.from(v.data), v.shape);
+            }
+          }
+          const out = await session.run(feeds);
+          const data = (name: string) => {
+            const t = out[name];
+            if (!t || t.type !== 'float32') throw new Error(`${engine} gradients: ONNX Runtime returned no float32 output '${name}'`);
+            return t.data as Float32Array;
+          };
+          return {
+            loss: data(model.outputs.loss)[0]!,
+            outputs: Object.fromEntries(Object.entries(model.outputs.kept).map(([k, n]) => [k, data(n)])),
+            grads: Object.fromEntries(Object.entries(model.outputs.grads).map(([p, n]) => [p, data(n)])),
+          };
+        },
+        async dispose() {
+          await session?.release();
+          session = undefined;
+        },
+      };
+    },
+  };
+}
