@@ -48,3 +48,4 @@ export * from './train/checkpoint-io.js';
 export * from './train/options.js';
 export * from './train/loop.js';
 export * from './train/trainer.js';
+export * from './train/distill.js';
