@@ -11,8 +11,8 @@
  * are warm-up and not counted. `--profile` prints where one training step spends its time.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng, countFlops, createFlow, traceFlow, type FlowSpec, type LayerSpec } from '@bijective/core';
-import { DensityObjective, ParamSet, listEngines, tfjsRuntime, train, useEngine } from '../src/node.js';
+import { LOSS_OUTPUTS, Rng, countFlops, createFlow, densityLossGraph, traceFlow, type FlowSpec, type LayerSpec } from '@bijective/core';
+import { listEngines, tfjsGradients, tfjsRuntime, train } from '../src/node.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -77,17 +77,12 @@ for (const engine of engines) {
   );
 
   if (profile) {
-    await (await useEngine(engine)).activate();
-    const params = new ParamSet(flow, { variables: true });
-    const objective = new DensityObjective(flow, params);
-    const xt = tf.tensor(x.data, x.shape);
-    for (let i = 0; i < 2; i++) {
-      const { loss, grads } = await objective.lossAndGrads(xt);
-      tf.dispose([loss, ...Object.values(grads)]);
-    }
+    const wrt = Object.keys(flow.params).filter((n) => flow.paramDecls[n]!.trainable !== false);
+    const program = await (await tfjsGradients(engine)).compile(densityLossGraph(flow), { loss: LOSS_OUTPUTS.loss, wrt });
+    const params = Object.fromEntries(Object.entries(flow.params).map(([n, p]) => [n, p.data]));
+    for (let i = 0; i < 2; i++) await program.run({ x }, params);
     const info = await tf.profile(async () => {
-      const { loss, grads } = await objective.lossAndGrads(xt);
-      tf.dispose([loss, ...Object.values(grads)]);
+      await program.run({ x }, params);
     });
     const byKernel = new Map<string, { n: number; ms: number }>();
     for (const k of info.kernels) {
@@ -110,8 +105,6 @@ for (const engine of engines) {
     }
     console.log('  convolutions by input shapes:');
     for (const [key, e] of [...byShape].sort((a, b) => b[1].ms - a[1].ms)) console.log(`    ${key.padEnd(70)} ${String(e.n).padStart(3)}× ${(e.ms / e.n).toFixed(2).padStart(7)} ms each`);
-    xt.dispose();
-    objective.dispose();
-    params.dispose();
+    await program.dispose();
   }
 }

@@ -159,8 +159,8 @@ const statusCache = new Map<EngineName, Promise<EngineStatus>>();
 
 /** Starts `def`'s backend if it can, leaving the previously active backend active. */
 async function probe(def: EngineDef): Promise<EngineStatus> {
-  // `trains` becomes true when this package's GradientEngine is registered with core (core's trainer).
-  const base = { engine: def.name, family: 'tfjs' as const, backend: def.backend, trains: false, ...(def.install ? { install: def.install } : {}) };
+  // Every tfjs engine trains: the provider's openGradients (tfjs autodiff over the lowering) drives core's trainer.
+  const base = { engine: def.name, family: 'tfjs' as const, backend: def.backend, trains: true, ...(def.install ? { install: def.install } : {}) };
   try {
     const why = await def.precheck();
     if (why) return { ...base, available: false, reason: why };

@@ -21,11 +21,26 @@ export { tfjsEngineProvider } from './provider.js';
 export { tfjsRuntime, startEngine, type TfjsRuntime, type TfjsRuntimeOptions } from './runtime.js';
 export { runGraphTfjs } from './run-graph.js';
 export { registerWasmKernels } from './kernels/wasm.js';
-export { DensityObjective, type LossAndGrads } from './objective.js';
 export { registerGradients } from './gradients.js';
-export { Adam, type AdamOptions, type AdamState } from './adam.js';
-export { learningRate, type LrDecay, type LrSchedule } from './schedule.js';
-export { Batcher, streamSeed, type TrainData } from './batches.js';
-export { setDefaultCheckpointIO, type CheckpointIO, type TensorMap } from './checkpoint-io.js';
-export { train } from './train.js';
-export { TrainingDivergedError, type Metric, type TrainOptions, type TrainProgress, type TrainResult, type TrainerState } from './train-options.js';
+export { tfjsGradients } from './gradient-engine.js';
+export { train, type TrainOptions } from './train.js';
+// The trainer's engine-independent parts live in core; re-exported for callers of the tfjs trainer.
+export {
+  Adam,
+  Batcher,
+  TrainingDivergedError,
+  learningRate,
+  setDefaultCheckpointIO,
+  streamSeed,
+  type AdamOptions,
+  type AdamState,
+  type CheckpointIO,
+  type LrDecay,
+  type LrSchedule,
+  type Metric,
+  type TensorMap,
+  type TrainData,
+  type TrainProgress,
+  type TrainResult,
+  type TrainerState,
+} from '@bijective/core';

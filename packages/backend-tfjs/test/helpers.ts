@@ -1,6 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { DENSITY_OUTPUTS, createFlow, runGraph, Rng, sizeOf, type Flow, type FlowSpec, type Graph, type RefTensor, type Tensor } from '@bijective/core';
-import { DensityObjective, ParamSet, useEngine } from '../src/index.js';
+import { DENSITY_OUTPUTS, LOSS_OUTPUTS, createFlow, densityLossGraph, runGraph, Rng, sizeOf, type Flow, type FlowSpec, type Graph, type RefTensor, type Tensor } from '@bijective/core';
+import { tfjsGradients } from '../src/index.js';
 
 /** A flow with every trainable parameter perturbed by N(0, std²), so no layer is the identity. */
 export function perturbedFlow(spec: FlowSpec, seed = 7, std = 0.2): Flow {
@@ -22,27 +21,17 @@ export function batch(event: number[], n: number, domain: 'real' | 'unit' = 'rea
   return { data: Float64Array.from(Float32Array.from(data)), shape: [n, ...event] };
 }
 
-/** tfjs loss (−mean log p) and gradients of every trainable parameter, on `engine`. */
+/** tfjs loss (−mean log p) and gradients of every trainable parameter, on `engine` (the package's GradientEngine). */
 export async function tfjsLossAndGrads(flow: Flow, x: Tensor, engine: string): Promise<{ loss: number; grads: Record<string, Float32Array> }> {
-  const e = await useEngine(engine);
-  await e.activate();
-  const params = new ParamSet(flow, { variables: true });
-  const objective = new DensityObjective(flow, params);
+  const gradients = await tfjsGradients(engine);
+  const wrt = Object.keys(flow.params).filter((n) => flow.paramDecls[n]!.trainable !== false);
+  const program = await gradients.compile(densityLossGraph(flow), { loss: LOSS_OUTPUTS.loss, wrt });
   try {
-    const xt = tf.tensor(Float32Array.from(x.data), x.shape);
-    const { loss, grads } = await objective.lossAndGrads(xt);
-    xt.dispose();
-    const out: Record<string, Float32Array> = {};
-    for (const [name, g] of Object.entries(grads)) {
-      out[name] = (await g.data()) as Float32Array;
-      g.dispose();
-    }
-    const l = (await loss.data())[0]!;
-    loss.dispose();
-    return { loss: l, grads: out };
+    const params = Object.fromEntries(Object.entries(flow.params).map(([n, p]) => [n, p.data]));
+    const { loss, grads } = await program.run({ x: { data: Float32Array.from(x.data), shape: x.shape } }, params);
+    return { loss, grads };
   } finally {
-    objective.dispose();
-    params.dispose();
+    await program.dispose();
   }
 }
 

@@ -186,7 +186,6 @@ describe('bijective CLI usage', () => {
     [['train', '--preset', 'realnvp-2d', '--dataset', 'cifar', '--out', join(dir, 'c')], /^bijective: unknown dataset 'cifar'; known datasets: /],
     [['train', '--preset', 'realnvp-2d', '--engine', 'tfjs-webgl', '--steps', '1', '--out', join(dir, 'w')], /^bijective: engine 'tfjs-webgl' is not available: WebGL needs a browser/],
     [['eval', '--checkpoint', join(dir, 'fresh'), '--engine', 'ort-node-cuda'], /^bijective: engine 'ort-node-cuda' is not available: /],
-    [['train', '--preset', 'realnvp-2d', '--engine', 'ort-node-cpu', '--out', join(dir, 'o')], /^bijective: train runs on TensorFlow\.js engines/],
     [['train', '--preset', 'realnvp-2d', '--dataset', 'fmnist', '--out', join(dir, 'f')], /^bijective: preset 'realnvp-2d' models events of shape \[2\] \(2 values\); dataset 'fmnist' has examples of shape \[1, 28, 28\]/],
     [['train', '--preset', 'realnvp-2d', '--steps', 'many'], /^bijective: option '--steps <n>' argument 'many' is invalid\. expected an integer >= 1, got 'many'$/],
     [['sample', '--checkpoint', join(dir, 'missing'), '--out', join(dir, 'x.gif')], /^bijective: sample: --out must end in \.png or \.csv/],

@@ -2,12 +2,11 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { createFlow, type Flow } from '@bijective/core';
-import { FLOW_FILE, loadCheckpoint, saveCheckpoint } from '@bijective/core/node';
-import type { TrainData, TrainProgress, TrainResult } from '@bijective/backend-tfjs';
+import { createFlow, openGradients, trainFlow, type CheckpointIO, type Flow, type TrainData, type TrainProgress, type TrainResult } from '@bijective/core';
+import { FLOW_FILE, fsCheckpointIO, loadCheckpoint, saveCheckpoint } from '@bijective/core/node';
 import { checkEventFits } from '../datasets/batches.js';
 import { datasetShape, loadDataset, type Dataset } from '../datasets/registry.js';
-import { DEFAULT_ENGINE, statusOf } from '../engines.js';
+import { DEFAULT_ENGINE, listAllEngines, loadBackends, openRuntime, statusOf } from '../engines.js';
 import { evaluate, type EvalResult } from '../evaluate.js';
 import { getPreset } from '../presets/registry.js';
 import { CliError, LIMITS, commandLine, exitStatus, intOption, numberOption, type TrainMeta } from './common.js';
@@ -84,9 +83,7 @@ export async function runTrain(opts: TrainCommandOptions, argv: readonly string[
   if (opts.preset === undefined && !opts.resume) throw new CliError("train: pass --preset <name> (see `bijective presets`)");
   if (opts.preset === undefined && opts.out === undefined) throw new CliError('train --resume: pass --out <run folder> (or --preset, for runs/<preset>)');
   if (opts.preset !== undefined) getPreset(opts.preset); // an unknown name is refused before anything is written
-  if ((await statusOf(opts.engine)).family !== 'tfjs') {
-    throw new CliError(`train runs on TensorFlow.js engines (tfjs-wasm, tfjs-cpu, tfjs-node, ...); '${opts.engine}' does not train (it can eval, sample and density)`);
-  }
+  await checkTrains(opts.engine);
   if (opts.steps !== undefined && opts.epochs !== undefined) throw new CliError('train: pass --steps or --epochs, not both');
   if (opts.out !== undefined) checkOutPath(opts.out, '--out', 'train');
   const dir = opts.out ?? join('runs', opts.preset!);
@@ -101,6 +98,18 @@ export async function runTrain(opts: TrainCommandOptions, argv: readonly string[
   } finally {
     await release();
   }
+}
+
+/**
+ * Refuses an engine that cannot train here: unknown, not available, or one whose status says
+ * `trains: false`; the error lists the engines that train.
+ */
+async function checkTrains(engine: string): Promise<void> {
+  const status = await statusOf(engine);
+  if (status.available && status.trains) return;
+  const trains = (await listAllEngines()).filter((e) => e.available && e.trains).map((e) => e.engine);
+  const why = !status.available ? `is not available: ${status.reason ?? 'no reason given'}` : 'runs flows but cannot train them (its status says trains: false; it can eval, sample and density)';
+  throw new CliError(`engine '${engine}' ${why}; engines that train here: ${trains.join(', ') || 'none'}`);
 }
 
 const SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
@@ -181,10 +190,11 @@ async function lockedTrain(given: TrainCommandOptions, argv: readonly string[], 
     commands: [...(opts.resume ? await previousCommands(dir) : []), commandLine(argv)],
     run: { engine: opts.engine, batch, lr, warmup, decay: opts.decay, seed: opts.seed, steps: totalSteps, ...(opts.maxMinutes !== undefined ? { maxMinutes: opts.maxMinutes } : {}) },
   };
-  const tfjs = await import('@bijective/backend-tfjs/node');
+  await loadBackends(opts.engine);
+  const gradients = await openGradients(opts.engine);
   // The trainer's checkpoints carry its own state in `meta.training`; ours (preset, dataset,
   // command) is merged in so every checkpoint of the run says how it was made.
-  const io = { save: (d: string, f: Flow, m: Record<string, unknown>, o: Parameters<typeof tfjs.fsCheckpointIO.save>[3]) => tfjs.fsCheckpointIO.save(d, f, { ...meta, ...m }, o), load: tfjs.fsCheckpointIO.load };
+  const io: CheckpointIO = { save: (d, f, m, o) => fsCheckpointIO.save(d, f, { ...meta, ...m }, o), load: fsCheckpointIO.load };
 
   const log = new MetricsLog(join(dir, METRICS_FILE));
   const display = progressDisplay({ unit: image ? 'img' : 'ex', batch, ...(opts.quiet ? { tty: false } : {}) });
@@ -225,8 +235,7 @@ async function lockedTrain(given: TrainCommandOptions, argv: readonly string[], 
   const started = performance.now();
   let result: TrainResult;
   try {
-    result = await tfjs.train(flow, data, {
-      engine: opts.engine,
+    result = await trainFlow(gradients, flow, data, {
       ...(steps !== undefined ? { steps } : { epochs: opts.epochs! }),
       batchSize: batch,
       lr,
@@ -269,7 +278,7 @@ async function lockedTrain(given: TrainCommandOptions, argv: readonly string[], 
   }
 
   // Final evaluation on the whole test set, recorded in flow.json (weights are unchanged).
-  const runtime = await tfjs.tfjsRuntime(flow, { engine: opts.engine });
+  const runtime = await openRuntime(flow, opts.engine);
   let test: EvalResult & Record<string, unknown>;
   try {
     test = { ...(await evaluate(runtime, dataset, { event })) };
@@ -292,7 +301,7 @@ async function lockedTrain(given: TrainCommandOptions, argv: readonly string[], 
 export function registerTrain(program: Command, argv: readonly string[]): void {
   program
     .command('train')
-    .description('train a preset on a dataset (TensorFlow.js), with checkpoints, periodic test evaluation and metrics.jsonl')
+    .description('train a preset on a dataset (on any engine that trains: see `bijective engines`), with checkpoints, periodic test evaluation and metrics.jsonl')
     .option('--preset <name>', "a named preset (see `bijective presets`); a --resume takes the checkpoint's")
     .option('--dataset <name>', "dataset (default: the preset's; see `bijective datasets`)")
     .option('--data-dir <dir>', 'folder of the Fashion-MNIST IDX gzip files (default /usr/share/datasets/fashion-mnist)')
@@ -304,7 +313,7 @@ export function registerTrain(program: Command, argv: readonly string[]): void {
     .option('--condition-on <what>', "'label': a class-conditional flow on one-hot classes (Fashion-MNIST, or --data DIR with one sub-folder per class)")
     .option('--no-standardize', 'with --data vectors: do not put a standardisation layer (fitted on the training split) first in the flow')
     .option('--data-seed <n>', 'seed of the generated 2-D datasets and of the --data train/test split (default 1; a --resume takes the checkpoint\'s)', intOption(0))
-    .option('--engine <engine>', 'tfjs engine: tfjs-wasm, tfjs-cpu, tfjs-node, ...', DEFAULT_ENGINE)
+    .option('--engine <engine>', 'an engine that trains (its status says trains: true): tfjs-wasm, tfjs-cpu, tfjs-node, ...', DEFAULT_ENGINE)
     .option('--steps <n>', "number of steps (default: the preset's)", intOption(1))
     .option('--epochs <n>', 'number of epochs (instead of --steps)', intOption(1))
     .option('--batch <n>', `batch size (default: the preset's; at most ${LIMITS.batch})`, intOption(1, LIMITS.batch))

@@ -1,4 +1,4 @@
-import type { Flow } from '@bijective/core';
+import type { Flow } from '../flow/flow.js';
 
 /** Named float32 tensors stored beside a checkpoint (the optimizer's moments). */
 export type TensorMap = Record<string, { data: Float32Array; shape: number[] }>;

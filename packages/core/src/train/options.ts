@@ -3,10 +3,8 @@ import type { TrainData } from './batches.js';
 import type { CheckpointIO } from './checkpoint-io.js';
 import type { LrDecay } from './schedule.js';
 
-/** Options of {@link train}. */
+/** Options of {@link trainFlow} (every engine's trainer: the engine is the GradientEngine it is given). */
 export interface TrainOptions {
-  /** A tfjs engine name, or `auto` (default): the fastest available. */
-  engine?: string;
   /** Number of steps (mini-batches); or give `epochs`. */
   steps?: number;
   epochs?: number;
@@ -122,7 +120,7 @@ export function checkTrainerState(raw: unknown, dir: string): TrainerState {
   const keys: (keyof TrainerState)[] = ['step', 'updates', 'rejected', 'rollbacks', 'lrScale', 'seed', 'batchSize', 'adamT'];
   for (const k of keys) {
     if (typeof s?.[k] !== 'number' || !Number.isFinite(s[k])) {
-      throw new Error(`resume: checkpoint ${dir} has no trainer state (meta.training.${k} missing); it was not written by train()`);
+      throw new Error(`resume: checkpoint ${dir} has no trainer state (meta.training.${k} missing); it was not written by a bijective trainer`);
     }
   }
   return s as TrainerState;

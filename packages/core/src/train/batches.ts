@@ -1,4 +1,6 @@
-import { Rng, dequantize, formatShape, sizeOf } from '@bijective/core';
+import { dequantize } from '../flow/metrics.js';
+import { Rng } from '../random.js';
+import { formatShape, sizeOf } from '../tensor.js';
 
 /** Training data: `[M, ...event]` examples, row-major; integers when dequantising (e.g. 8-bit pixels). */
 export interface TrainData {

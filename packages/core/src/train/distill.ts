@@ -1,0 +1,102 @@
+import type { GradientEngine, GradientProgram } from '../engine/types.js';
+import type { Flow } from '../flow/flow.js';
+import { natsPerDim } from '../flow/metrics.js';
+import { Rng } from '../random.js';
+import { sizeOf } from '../tensor.js';
+import { streamSeed } from './batches.js';
+import { defaultCheckpointIO } from './checkpoint-io.js';
+import { DISTILL_OUTPUTS, distillationGraph, teacherParams } from './distillation.js';
+import { loadResume, runLoop, trainableParams, type Resumed } from './loop.js';
+import type { Metric, TrainOptions, TrainResult, TrainerState } from './options.js';
+import { checkSchedule, type LrSchedule } from './schedule.js';
+import { dataInitGraph, positiveInt } from './trainer.js';
+
+const NOISE = 4;
+
+/** Options of {@link distillFlow}: the trainer's, without those about data. */
+export type DistillOptions = Omit<TrainOptions, 'epochs' | 'dequantize' | 'bins' | 'initBatchSize' | 'validation' | 'evalEvery'>;
+
+/**
+ * Probability density distillation on any engine that trains: fits `student` (e.g. an IAF) to
+ * the frozen `teacher` (e.g. a MAF) by minimising the reverse KL on the student's own samples
+ * ({@link distillationGraph}), with the same loop, optimizer, schedule, rejection, rollback,
+ * checkpoints and bit-identical resume as {@link trainFlow}. Step s feeds z ~ N(0, I)
+ * `[batchSize, ...event]` drawn from `(seed, s)`; the teacher's parameters are fed as fixed
+ * `teacher/*` and never change. The loss (and `TrainResult.loss`) is the Monte-Carlo KL of a
+ * batch in nats; the metric is it per dimension.
+ */
+export async function distillFlow(engine: GradientEngine, student: Flow, teacher: Flow, options: DistillOptions = {}): Promise<TrainResult> {
+  const graph = distillationGraph(student, teacher);
+  if (dataInitGraph(student)) {
+    throw new Error('distillation: the student has layers initialised from data (ActNorm not yet initialised); distillation has no data batch — initialise them first or use a student without them');
+  }
+  const io = options.checkpointIO ?? defaultCheckpointIO();
+  if ((options.checkpoint || options.resume) && !io) throw new Error('distill: checkpoints need a CheckpointIO (in Node import @bijective/core/node; elsewhere pass options.checkpointIO)');
+  let state: TrainerState = { step: 0, updates: 0, rejected: 0, rollbacks: 0, lrScale: 1, seed: options.seed ?? 0, batchSize: positiveInt('batchSize', options.batchSize, 64), adamT: 0 };
+  let resumed: Resumed | undefined;
+  if (options.resume) {
+    resumed = await loadResume(io!, options.resume, student, options);
+    state = resumed.state;
+  }
+  const totalSteps = positiveInt('steps', options.steps, 1000);
+  const schedule: LrSchedule = { lr: options.lr ?? 1e-3, warmupSteps: options.warmupSteps ?? 0, decay: options.decay ?? { type: 'none' }, totalSteps };
+  checkSchedule(schedule);
+  const lrBackoff = options.lrBackoff ?? 0.5;
+  if (!(lrBackoff > 0 && lrBackoff < 1)) throw new RangeError(`train: lrBackoff must be in (0, 1), got ${lrBackoff}`);
+  const clip = options.clipGradNorm;
+  if (clip !== undefined && !(clip > 0)) throw new RangeError(`train: clipGradNorm must be positive, got ${clip}`);
+  const event = student.spec.event;
+  const n = state.batchSize;
+  const size = n * sizeOf(event);
+  const metricOf = (loss: number): Metric => ({ name: 'natsPerDim', value: natsPerDim(loss, student.dim) });
+  let program: GradientProgram | undefined;
+  try {
+    program = await engine.compile(graph, { loss: DISTILL_OUTPUTS.loss, wrt: trainableParams(student) });
+    const { state: end, recent, stopped } = await runLoop(
+      {
+        flow: student,
+        program,
+        fixed: teacherParams(teacher),
+        batch: (step) => {
+          const rng = new Rng(streamSeed(state.seed, NOISE, step));
+          const z = new Float32Array(size);
+          for (let i = 0; i < size; i++) z[i] = rng.normal();
+          return { z: { data: z, shape: [n, ...event] } };
+        },
+        examplesPerStep: n,
+        epochOf: () => 0,
+        metricOf,
+      },
+      {
+        totalSteps,
+        schedule,
+        ...(options.adam ? { adam: options.adam } : {}),
+        ...(clip !== undefined ? { clipGradNorm: clip } : {}),
+        maxConsecutiveFailures: positiveInt('maxConsecutiveFailures', options.maxConsecutiveFailures, 5),
+        maxRollbacks: options.maxRollbacks ?? 5,
+        lrBackoff,
+        snapshotEvery: positiveInt('snapshotEvery', options.snapshotEvery, 100),
+        evalEvery: 0,
+        ...(options.checkpoint ? { checkpoint: { dir: options.checkpoint.dir, every: positiveInt('checkpoint.every', options.checkpoint.every, 1000), io: io! } } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.onStep ? { onStep: options.onStep } : {}),
+      },
+      state,
+      resumed?.optimizer,
+    );
+    const loss = recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : NaN;
+    return {
+      engine: program.engine,
+      steps: end.step,
+      updates: end.updates,
+      loss,
+      metric: metricOf(loss),
+      rejected: end.rejected,
+      rollbacks: end.rollbacks,
+      lrScale: end.lrScale,
+      stopped,
+    };
+  } finally {
+    await program?.dispose();
+  }
+}
