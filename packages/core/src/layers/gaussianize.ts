@@ -87,11 +87,15 @@ function logCdfs(g: GraphBuilder, m: Mixture, x: Value, withDensity: boolean): {
   const t = g.mul(g.sub(expand(g, x), m.means), g.exp(g.neg(m.logScales)));
   // log σ(t) = −relu(−t) − log(1 + e^−|t|), log σ(−t) = −relu(t) − log(1 + e^−|t|).
   const soft = g.log(g.add(g.scalar(1), g.exp(g.neg(g.abs(t)))));
-  const logSig = g.neg(g.add(g.relu(g.neg(t)), soft));
-  const logSigNeg = g.neg(g.add(g.relu(t), soft));
+  const logSig = g.sub(g.neg(g.relu(g.neg(t))), soft);
+  const logSigNeg = g.sub(g.neg(g.relu(t)), soft);
   const logF = logSumExpLast(g, g.add(m.logWeights, logSig));
   const log1mF = logSumExpLast(g, g.add(m.logWeights, logSigNeg));
-  const logPdf = withDensity ? logSumExpLast(g, g.add(g.sub(m.logWeights, m.logScales), g.add(logSig, logSigNeg))) : null;
+  // log σ(t) + log σ(−t) = −|t| − 2 log(1 + e^−|t|), built apart from logSig and logSigNeg: a sum
+  // of two values that each feed another op too trips tfjs' tape (their shared gradient is freed).
+  const logPdf = withDensity
+    ? logSumExpLast(g, g.sub(g.sub(m.logWeights, m.logScales), g.add(g.abs(t), g.mul(soft, g.scalar(2)))))
+    : null;
   return { logF, log1mF, logPdf };
 }
 
