@@ -83,7 +83,9 @@ export const NDTRI_NEWTON_STEPS = 3;
 export function ndtriFromLogs(g: GraphBuilder, logU: Value, log1mU: Value, newtonSteps = NDTRI_NEWTON_STEPS): Value {
   const upperHalf = g.less(log1mU, logU);
   const ell = min(g, logU, log1mU);
-  const w = g.sub(g.neg(g.add(logU, log1mU)), g.scalar(Math.log(4)));
+  // −log u − log(1 − u) as a difference: tfjs' tape frees the one gradient an `add` hands to both
+  // operands when each also feeds another op (here `less` and `min`).
+  const w = g.sub(g.sub(g.neg(logU), log1mU), g.scalar(Math.log(4)));
   const central = polynomial(g, GILES_CENTRAL, g.sub(min(g, w, g.scalar(5)), g.scalar(2.5)));
   const tail = polynomial(g, GILES_TAIL, g.sub(g.sqrt(clamp(g, w, 5, GILES_W_MAX)), g.scalar(3)));
   const p = g.where(g.less(w, g.scalar(5)), central, tail);

@@ -8,6 +8,8 @@ import { iaf, maf } from './autoregressive.js';
 import { permute } from './permute.js';
 import { logit } from './logit.js';
 import { standardize } from './standardize.js';
+import { gaussianize } from './gaussianize.js';
+import { householder } from './householder.js';
 
 /**
  * Every layer family by its spec `type`. Adding a layer is one file plus one line here;
@@ -16,3 +18,5 @@ import { standardize } from './standardize.js';
 export const layerRegistry = new Map<string, LayerDef>(
   ([additiveCoupling, scale, affineCoupling, actNorm, invConv1x1, squeeze, split, maf, iaf, permute, logit, standardize] as LayerDef[]).map((d) => [d.type, d]),
 );
+layerRegistry.set(gaussianize.type, gaussianize as LayerDef);
+layerRegistry.set(householder.type, householder as LayerDef);

@@ -84,6 +84,12 @@ export function flowCases(): FlowCase[] {
       { type: 'permute', kind: 'random', seed: 1 },
       { type: 'iaf', hidden: [10], order: 'reverse' },
     ]),
+    vec('gf-vector', 4, [
+      { type: 'gaussianize', components: 3 },
+      { type: 'householder', reflections: 2 },
+      { type: 'gaussianize', components: 4 },
+      { type: 'householder', reflections: 3 },
+    ]),
   ];
 }
 
