@@ -8,6 +8,8 @@ import { iaf, maf } from './autoregressive.js';
 import { permute } from './permute.js';
 import { logit } from './logit.js';
 import { standardize } from './standardize.js';
+import { splineCoupling } from './spline-coupling.js';
+import { splineAutoregressive } from './spline-autoregressive.js';
 
 /**
  * Every layer family by its spec `type`. Adding a layer is one file plus one line here;
@@ -16,3 +18,4 @@ import { standardize } from './standardize.js';
 export const layerRegistry = new Map<string, LayerDef>(
   ([additiveCoupling, scale, affineCoupling, actNorm, invConv1x1, squeeze, split, maf, iaf, permute, logit, standardize] as LayerDef[]).map((d) => [d.type, d]),
 );
+for (const d of [splineCoupling, splineAutoregressive] as LayerDef[]) layerRegistry.set(d.type, d);

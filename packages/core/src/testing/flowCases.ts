@@ -80,6 +80,19 @@ export function flowCases(): FlowCase[] {
       { type: 'permute', kind: 'random', seed: 1 },
       { type: 'iaf', hidden: [10], order: 'reverse' },
     ]),
+    vec('spline-coupling-vector', 5, [
+      { type: 'splineCoupling', mask: 'half', parity: 0, conditioner: mlp, bins: 5, bound: 2 },
+      { type: 'splineCoupling', mask: 'alternating', parity: 1, conditioner: { ...mlp, activation: 'tanh' }, bins: 4, bound: 2.5 },
+    ]),
+    img('spline-coupling-image', [2, 4, 4], [
+      { type: 'splineCoupling', mask: 'checkerboard', parity: 0, conditioner: cnn, bins: 4, bound: 2 },
+      { type: 'splineCoupling', mask: 'channel', parity: 1, conditioner: cnn, bins: 5, bound: 2 },
+    ]),
+    vec('spline-autoregressive-vector', 4, [
+      { type: 'splineAutoregressive', hidden: [10], order: 'natural', bins: 5, bound: 2 },
+      { type: 'permute', kind: 'reverse' },
+      { type: 'splineAutoregressive', hidden: [10], order: 'random', seed: 2, activation: 'tanh', bins: 4, bound: 2.5 },
+    ]),
   ];
 }
 
