@@ -69,6 +69,34 @@ export const SPEC_CASES: SpecCase[] = [
   },
   { name: 'MAF', spec: autoregressiveSpec('maf', 5, [16, 16]), needs: ['maf', 'permute'], sequential: true },
   { name: 'IAF', spec: autoregressiveSpec('iaf', 5, [16]), needs: ['iaf', 'permute'], sequential: true },
+  {
+    name: 'neural spline flow (coupling, vector)',
+    spec: spec('nsf', [4], [
+      { type: 'splineCoupling', mask: 'half', parity: 0, conditioner: { type: 'mlp', hidden: [16, 16] }, bins: 8, bound: 2 },
+      { type: 'splineCoupling', mask: 'half', parity: 1, conditioner: { type: 'mlp', hidden: [16], activation: 'tanh' }, bins: 5, bound: 3 },
+    ]),
+    needs: ['splineCoupling'],
+    sequential: false,
+  },
+  {
+    name: 'neural spline flow (coupling, image)',
+    spec: spec('nsf-image', [2, 4, 4], [
+      { type: 'splineCoupling', mask: 'checkerboard', parity: 0, conditioner: { type: 'cnn', hidden: 4 }, bins: 6, bound: 2 },
+      { type: 'splineCoupling', mask: 'channel', parity: 1, conditioner: { type: 'cnn', hidden: 4 }, bins: 4, bound: 2 },
+    ]),
+    needs: ['splineCoupling'],
+    sequential: false,
+  },
+  {
+    name: 'neural spline flow (autoregressive)',
+    spec: spec('nsf-maf', [5], [
+      { type: 'splineAutoregressive', hidden: [16, 16], bins: 8, bound: 2 },
+      { type: 'permute', kind: 'reverse' },
+      { type: 'splineAutoregressive', hidden: [16], order: 'random', seed: 1, bins: 5, bound: 2 },
+    ]),
+    needs: ['splineAutoregressive', 'permute'],
+    sequential: true,
+  },
 ];
 
 export function missingLayers(c: SpecCase): string[] {

@@ -18,10 +18,15 @@ import { broadcast } from './lower.js';
 type Grad = tf.GradConfig;
 type T = tf.Tensor;
 
-/** Sums `dy` down to `shape` over the axes broadcasting added or stretched. */
+/**
+ * Sums `dy` down to `shape` over the axes broadcasting added or stretched. Always a new tensor:
+ * returning `dy` itself would hand one tensor to both operands of a binary op, and the tape's
+ * accumulation, which disposes what it has summed, could then free it while the other operand's
+ * entry still holds it ("Cannot read properties of undefined (reading 'backend')").
+ */
 function unbroadcast(dy: T, shape: number[]): T {
   const axes = tf.broadcast_util.getReductionAxes(shape, dy.shape);
-  const summed = axes.length > 0 ? tf.sum(dy, axes) : dy;
+  const summed = axes.length > 0 ? tf.sum(dy, axes) : tf.clone(dy);
   return sameShape(summed.shape, shape) ? summed : tf.reshape(summed, shape);
 }
 

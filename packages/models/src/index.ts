@@ -7,6 +7,7 @@
 export * from './presets/common.js';
 export * from './presets/nice.js';
 export * from './presets/realnvp.js';
+export * from './presets/nsf.js';
 export * from './presets/glow.js';
 export * from './presets/autoregressive.js';
 export * from './presets/gaussianization.js';

@@ -26,6 +26,7 @@ const engines: { name: string; open: (flow: Flow) => Promise<FlowRuntime> }[] = 
 const tol = FLOAT32_TOLERANCES;
 const cases: { preset: string; n: number; directions: ('density' | 'sample')[] }[] = [
   ...['realnvp-2d', 'maf-2d', 'iaf-2d', 'nice-2d'].map((preset) => ({ preset, n: 8, directions: ['density', 'sample'] as ('density' | 'sample')[] })),
+  ...['nsf-2d', 'nsf-maf-2d'].map((preset) => ({ preset, n: 8, directions: ['density', 'sample'] as ('density' | 'sample')[] })),
   ...['nice-mnist', 'realnvp-fmnist', 'glow-fmnist-small'].map((preset) => ({ preset, n: 2, directions: ['density', 'sample'] as ('density' | 'sample')[] })),
   { preset: 'glow-fmnist', n: 1, directions: ['density', 'sample'] },
   { preset: 'maf-784', n: 2, directions: ['density'] },

@@ -10,6 +10,8 @@ import { logit } from './logit.js';
 import { standardize } from './standardize.js';
 import { gaussianize } from './gaussianize.js';
 import { householder } from './householder.js';
+import { splineCoupling } from './spline-coupling.js';
+import { splineAutoregressive } from './spline-autoregressive.js';
 
 /**
  * Every layer family by its spec `type`. Adding a layer is one file plus one line here;
@@ -20,3 +22,4 @@ export const layerRegistry = new Map<string, LayerDef>(
 );
 layerRegistry.set(gaussianize.type, gaussianize as LayerDef);
 layerRegistry.set(householder.type, householder as LayerDef);
+for (const d of [splineCoupling, splineAutoregressive] as LayerDef[]) layerRegistry.set(d.type, d);

@@ -90,6 +90,21 @@ export function flowCases(): FlowCase[] {
       { type: 'gaussianize', components: 4 },
       { type: 'householder', reflections: 3 },
     ]),
+    vec('spline-coupling-vector', 5, [
+      { type: 'splineCoupling', mask: 'half', parity: 0, conditioner: mlp, bins: 5, bound: 2 },
+      { type: 'splineCoupling', mask: 'alternating', parity: 1, conditioner: { ...mlp, activation: 'tanh' }, bins: 4, bound: 2.5 },
+    ]),
+    // A narrow CNN: the perturbed 8-channel one gives raw spline parameters ~5, bins with slopes
+    // ~1e-7 that no float32 engine can invert (z rounded to float32 alone moves x by 0.7).
+    img('spline-coupling-image', [2, 4, 4], [
+      { type: 'splineCoupling', mask: 'checkerboard', parity: 0, conditioner: { type: 'cnn', hidden: 2 }, bins: 4, bound: 2 },
+      { type: 'splineCoupling', mask: 'channel', parity: 1, conditioner: { type: 'cnn', hidden: 2 }, bins: 5, bound: 2 },
+    ]),
+    vec('spline-autoregressive-vector', 4, [
+      { type: 'splineAutoregressive', hidden: [10], order: 'natural', bins: 5, bound: 2 },
+      { type: 'permute', kind: 'reverse' },
+      { type: 'splineAutoregressive', hidden: [10], order: 'random', seed: 2, activation: 'tanh', bins: 4, bound: 2.5 },
+    ]),
   ];
 }
 

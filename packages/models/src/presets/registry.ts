@@ -4,8 +4,9 @@ import { glowFlow } from './glow.js';
 import { niceFlow } from './nice.js';
 import { realnvpFlow } from './realnvp.js';
 import { gaussianizationFlow } from './gaussianization.js';
+import { nsfFlow } from './nsf.js';
 
-export type PresetFamily = 'nice' | 'realnvp' | 'glow' | 'maf' | 'iaf'
+export type PresetFamily = 'nice' | 'realnvp' | 'glow' | 'maf' | 'iaf' | 'nsf'
   | 'gaussianization';
 
 /** Training settings a preset is meant to be trained with (the CLI's defaults). */
@@ -64,6 +65,12 @@ export const presets: Readonly<Record<string, Preset>> = Object.fromEntries(
     vectorPreset('gf-2d', 'gaussianization', 'mixture', '2-D Gaussianization flow: 10 × (logistic-mixture gaussianize, K = 16 → 2 Householder reflections) + gaussianize; vectors of any D with --data', toy, (dim) =>
       gaussianizationFlow({ event: [dim], blocks: 10, components: 16, reflections: 2, name: 'gf-2d' }),
     ),
+    vectorPreset('nsf-2d', 'nsf', 'mixture', '2-D neural spline flow: 4 rational-quadratic spline couplings (8 bins on [−5, 5], MLP 64-64); vectors of any D with --data', toy, (dim) =>
+      nsfFlow({ event: [dim], transform: 'coupling', layers: 4, hidden: [64, 64], bins: 8, bound: 5, name: 'nsf-2d' }),
+    ),
+    vectorPreset('nsf-maf-2d', 'nsf', 'mixture', '2-D autoregressive neural spline flow: 4 RQ-spline MADE blocks (8 bins on [−5, 5], 64-64) with reversals; vectors of any D with --data', toy, (dim) =>
+      nsfFlow({ event: [dim], transform: 'autoregressive', layers: 4, hidden: [64, 64], bins: 8, bound: 5, name: 'nsf-maf-2d' }),
+    ),
     preset('nice-mnist', 'nice', 'mnist', 'NICE on MNIST as 784-vectors: logit, 4 additive couplings (even/odd features, MLP 512-512) + scale', { steps: 20000, batch: 64, lr: 1e-3 }, () =>
       niceFlow({ event: [784], couplings: 4, hidden: [512, 512], mask: 'alternating', logitAlpha: 0.05, name: 'nice-mnist' }),
     ),
@@ -102,5 +109,5 @@ export function getPreset(name: string): Preset {
 }
 
 /** The families as functions of their options, for flows that are not a named preset. */
-export const families = { nice: niceFlow, realnvp: realnvpFlow, glow: glowFlow, maf: mafFlow, iaf: iafFlow,
+export const families = { nice: niceFlow, realnvp: realnvpFlow, glow: glowFlow, maf: mafFlow, iaf: iafFlow, nsf: nsfFlow,
   gaussianization: gaussianizationFlow } as const;
