@@ -10,7 +10,11 @@ const ENGINES: TestEngine[] = ['ort-node-cpu', 'ort-web-wasm'];
 
 /**
  * Float32 tolerance: ORT computes in float32 (unit roundoff 6e-8); the gradients here sum a few
- * hundred terms, and measured errors are ≤ 1.4e-6 of each tensor's largest entry.
+ * hundred terms. Errors are measured against the largest gradient entry of the whole flow (at
+ * least 1): a small tensor's entries are sums whose terms have the flow's magnitude, so float32
+ * cancellation leaves an absolute error of that scale (spline-coupling-image: a bias gradient of
+ * −0.0659 off by 1.4e-5 where other gradients reach 14; gf-vector: an exact 0 computed as −1.2e-7).
+ * Measured: ≤ 3.5e-6 on every flow case.
  */
 const GRAD_TOL = 1e-5;
 
@@ -24,11 +28,12 @@ async function compare(ort: GradientEngine, flow: Flow, inputs: Record<string, T
   try {
     const got = await prog.run(inputs, params);
     let worst = 0;
+    let scale = 1;
+    for (const p of wrt) for (const v of ref.grads[p]!) scale = Math.max(scale, Math.abs(v));
     for (const p of wrt) {
       const r = ref.grads[p]!;
       const g = got.grads[p]!;
       expect(g.length).toBe(r.length);
-      const scale = Math.max(1e-2, ...Array.from(r, Math.abs));
       for (let i = 0; i < r.length; i++) worst = Math.max(worst, Math.abs(g[i]! - r[i]!) / scale);
     }
     expect(Math.abs(got.loss - ref.loss)).toBeLessThan(1e-5 * Math.max(1, Math.abs(ref.loss)));
