@@ -6,8 +6,8 @@ import { realnvpFlow } from './realnvp.js';
 import { gaussianizationFlow } from './gaussianization.js';
 import { nsfFlow } from './nsf.js';
 
-export type PresetFamily = 'nice' | 'realnvp' | 'glow' | 'maf' | 'iaf' | 'nsf'
-  | 'gaussianization';
+/** A preset's family: the first segment of its name (gf = Gaussianization flow). */
+export type PresetFamily = 'nice' | 'realnvp' | 'glow' | 'maf' | 'iaf' | 'nsf' | 'gf';
 
 /** Training settings a preset is meant to be trained with (the CLI's defaults). */
 export interface TrainingDefaults {
@@ -62,7 +62,7 @@ export const presets: Readonly<Record<string, Preset>> = Object.fromEntries(
     vectorPreset('iaf-2d', 'iaf', 'mixture', '2-D IAF: 5 MADE blocks (64-64) with reversals; vectors of any D with --data', toy, (dim) =>
       iafFlow({ event: [dim], blocks: 5, hidden: [64, 64], name: 'iaf-2d' }),
     ),
-    vectorPreset('gf-2d', 'gaussianization', 'mixture', '2-D Gaussianization flow: 10 × (logistic-mixture gaussianize, K = 16 → 2 Householder reflections) + gaussianize; vectors of any D with --data', toy, (dim) =>
+    vectorPreset('gf-2d', 'gf', 'mixture', '2-D Gaussianization flow: 10 × (logistic-mixture gaussianize, K = 16 → 2 Householder reflections) + gaussianize; vectors of any D with --data', toy, (dim) =>
       gaussianizationFlow({ event: [dim], blocks: 10, components: 16, reflections: 2, name: 'gf-2d' }),
     ),
     vectorPreset('nsf-2d', 'nsf', 'mixture', '2-D neural spline flow: 4 rational-quadratic spline couplings (8 bins on [−5, 5], MLP 64-64); vectors of any D with --data', toy, (dim) =>
