@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Trains the checkpoints shipped in packages/models/checkpoints/<preset>/ (loaded by
-# `shippedCheckpoint(name)`): the four 2-D presets on the exact 2-D Gaussian mixture, and
+# `shippedCheckpoint(name)`): the six 2-D presets on the exact 2-D Gaussian mixture, and
 # glow-fmnist-small on Fashion-MNIST for 30 minutes. Each checkpoint's flow.json records the
 # exact command that produced it (meta.command) and its test metrics (meta.metrics.test; for
 # the mixture also the paired KL estimate to the true density and the true entropy).
@@ -29,7 +29,7 @@ for arg in "$@"; do
     *) PRESETS+=("$arg") ;;
   esac
 done
-[ ${#PRESETS[@]} -eq 0 ] && PRESETS=(nice-2d realnvp-2d maf-2d iaf-2d glow-fmnist-small)
+[ ${#PRESETS[@]} -eq 0 ] && PRESETS=(nice-2d realnvp-2d maf-2d iaf-2d nsf-2d gf-2d glow-fmnist-small)
 
 bijective() { node --conditions=@bijective/source --import tsx src/cli/bin.ts "$@"; }
 
@@ -52,7 +52,7 @@ for preset in "${PRESETS[@]}"; do
   rm -rf "$out"
   echo "== $preset"
   case "$preset" in
-    nice-2d|realnvp-2d|maf-2d|iaf-2d)
+    nice-2d|realnvp-2d|maf-2d|iaf-2d|nsf-2d|gf-2d)
       bijective train --preset "$preset" --dataset mixture --data-seed 1 --engine "$ENGINE" \
         --steps 5000 --batch 256 --lr 1e-3 --warmup 200 --decay cosine --seed 0 \
         --eval-every 500 --checkpoint-every 1000 --out "$out" --quiet
