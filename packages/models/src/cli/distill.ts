@@ -21,24 +21,8 @@ import { loadBackends, openRuntime } from '../engines.js';
 import { evaluate, type EvalResult } from '../evaluate.js';
 import { presets } from '../presets/registry.js';
 import { CliError, commandLine, datasetFor, exitStatus, intOption, type TrainMeta } from './common.js';
-import {
-  SIGNALS,
-  addRunOptions,
-  checkDecay,
-  checkResumeState,
-  checkRunFolder,
-  checkTrains,
-  checkpointIOWith,
-  decayOf,
-  doneLine,
-  inRunFolder,
-  previousCommands,
-  runRecord,
-  saveRunMetrics,
-  startRun,
-  type RunCommandOptions,
-  type StopSignal,
-} from './runner.js';
+import * as runner from './runner.js';
+import type { RunCommandOptions, StopSignal } from './runner.js';
 
 export interface DistillCommandOptions extends RunCommandOptions {
   teacher?: string;
@@ -151,8 +135,8 @@ export interface DistillMetrics {
 export async function runDistill(given: DistillCommandOptions, argv: readonly string[]): Promise<{ dir: string; result: TrainResult; metrics: DistillMetrics; signal?: StopSignal }> {
   if (given.out === undefined) throw new CliError('distill: pass --out <run folder> for the student');
   const dir = given.out;
-  await checkRunFolder(dir, 'distill');
-  checkResumeState(dir, given.resume, 'distill');
+  await runner.checkRunFolder(dir, 'distill');
+  runner.checkResumeState(dir, given.resume, 'distill');
   const recorded = given.resume ? ((JSON.parse(await readFile(join(dir, FLOW_FILE), 'utf8')) as { meta?: TrainMeta }).meta ?? {}) : {};
   const record = recorded.teacher as TeacherRecord | undefined;
   if (given.resume && !record) throw new CliError(`distill --resume: the checkpoint in ${dir} does not record a teacher (not a distill run)`);
@@ -168,10 +152,10 @@ export async function runDistill(given: DistillCommandOptions, argv: readonly st
     throw new CliError(`distill --resume: the teacher ${teacherDir} has changed: its weights have SHA-256 ${teacher.sha.slice(0, 12)}…, the run was distilled from ${record.weightsSha256.slice(0, 12)}…; expected the same teacher`);
   }
   const spec = await studentSpec(studentName, teacher.flow, teacherDir);
-  await checkTrains(given.engine);
+  await runner.checkTrains(given.engine);
   const run = recorded.run as { batch?: number; seed?: number } | undefined;
   const opts = { ...given, seed: run?.seed ?? given.seed ?? 0, batch: run?.batch ?? given.batch ?? 256 };
-  return inRunFolder(dir, 'distill', () => lockedDistill(opts, argv, dir, { ...teacher, dir: teacherDir, spec, studentName, prior: given.resume ? record : undefined }));
+  return runner.inRunFolder(dir, 'distill', () => lockedDistill(opts, argv, dir, { ...teacher, dir: teacherDir, spec, studentName, prior: given.resume ? record : undefined }));
 }
 
 async function lockedDistill(
@@ -194,12 +178,12 @@ async function lockedDistill(
     ...(t.meta.dataDir !== undefined ? { dataDir: t.meta.dataDir } : {}),
     ...(t.meta.data !== undefined ? { data: t.meta.data } : {}),
     command: commandLine(argv),
-    commands: [...(opts.resume ? await previousCommands(dir) : []), commandLine(argv)],
-    run: runRecord(opts, { batch: opts.batch, lr, warmup, seed: opts.seed, steps }),
+    commands: [...(opts.resume ? await runner.previousCommands(dir) : []), commandLine(argv)],
+    run: runner.runRecord(opts, { batch: opts.batch, lr, warmup, seed: opts.seed, steps }),
   };
   await loadBackends(opts.engine);
   const gradients = await openGradients(opts.engine);
-  const session = startRun({ dir, unit: 'ex', batch: opts.batch, ...(opts.quiet ? { quiet: true } : {}), ...(opts.maxMinutes !== undefined ? { maxMinutes: opts.maxMinutes } : {}), logEvery: opts.logEvery });
+  const session = runner.startRun({ dir, unit: 'ex', batch: opts.batch, ...(opts.quiet ? { quiet: true } : {}), ...(opts.maxMinutes !== undefined ? { maxMinutes: opts.maxMinutes } : {}), logEvery: opts.logEvery });
   session.log.append({ kind: 'start', resume: Boolean(opts.resume), ...meta });
   const started = performance.now();
   let result: TrainResult;
@@ -209,12 +193,12 @@ async function lockedDistill(
       batchSize: opts.batch,
       lr,
       warmupSteps: warmup,
-      decay: decayOf(opts.decay),
+      decay: runner.decayOf(opts.decay),
       ...(opts.clipGradNorm !== undefined ? { clipGradNorm: opts.clipGradNorm } : {}),
       seed: opts.seed,
       checkpoint: { dir, every: opts.checkpointEvery },
       ...(opts.resume ? { resume: dir } : {}),
-      checkpointIO: checkpointIOWith(meta),
+      checkpointIO: runner.checkpointIOWith(meta),
       signal: session.signal,
       onStep: (p) => session.onStep(p),
     });
@@ -227,7 +211,7 @@ async function lockedDistill(
     test: { student: await testNll(student, opts.engine, t.meta), teacher: await testNll(t.flow, opts.engine, t.meta) },
     samplingMs: { engine: opts.engine, student: await samplingMs(student, opts.engine, [1, 64]), teacher: await samplingMs(t.flow, opts.engine, [1, 64]) },
   };
-  await saveRunMetrics(dir, session, result, elapsed, { ...metrics }, { kind: 'distill-eval', ...metrics });
+  await runner.saveRunMetrics(dir, session, result, elapsed, { ...metrics }, { kind: 'distill-eval', ...metrics });
   const signal = session.stoppedBy();
   return { dir, result, metrics, ...(signal ? { signal } : {}) };
 }
@@ -239,14 +223,14 @@ export function registerDistill(program: Command, argv: readonly string[]): void
     .option('--teacher <dir>', 'checkpoint folder of the trained teacher (a --resume takes the recorded one)')
     .option('--student <preset|spec.json>', "the student: a preset (vector presets take the teacher's dimension) or a FlowSpec JSON file")
     .option('--kl-samples <n>', 'student samples of the final KL(student ‖ teacher) estimate', intOption(2), 10000);
-  addRunOptions(command, { seed: "the student's initial weights and its noise z", out: 'required' }).action(async (opts: DistillCommandOptions) => {
-    checkDecay(opts.decay, 'distill');
+  runner.addRunOptions(command, { seed: "the student's initial weights and its noise z", out: 'required' }).action(async (opts: DistillCommandOptions) => {
+    runner.checkDecay(opts.decay, 'distill');
     const { dir, result, metrics, signal } = await runDistill(opts, argv);
-    if (signal) exitStatus.code = SIGNALS[signal];
+    if (signal) exitStatus.code = runner.SIGNALS[signal];
     const { kl, test, samplingMs: s } = metrics;
     const ms = (r: Record<string, number>) => `${r.batch1!.toFixed(2)} ms (batch 1), ${r.batch64!.toFixed(2)} ms (batch 64)`;
     process.stdout.write(
-      doneLine(result) +
+      runner.doneLine(result) +
         `KL(student ‖ teacher) ${kl.value.toFixed(4)} ± ${kl.stdErr.toFixed(4)} nats (${kl.samples} student samples)\n` +
         `test nll: student ${test.student.nll.toFixed(4)} ± ${test.student.nllStdErr.toFixed(4)}, teacher ${test.teacher.nll.toFixed(4)} ± ${test.teacher.nllStdErr.toFixed(4)} nats (${test.student.n} examples)\n` +
         `sampling on ${s.engine}: student ${ms(s.student)}; teacher ${ms(s.teacher)}\n` +
