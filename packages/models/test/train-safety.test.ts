@@ -54,7 +54,7 @@ describe('train: one writer per run folder', () => {
     await writeFile(join(out, 'train.lock'), `${process.ppid}\n`);
     const refused = await inProcess([...common(out), '--steps', '5']);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain(`train: ${out} is in use by another train (pid ${process.ppid}`);
+    expect(refused.stderr).toContain(`train: ${out} is in use by another run (pid ${process.ppid}`);
     expect(existsSync(join(out, 'flow.json'))).toBe(false);
     await writeFile(join(out, 'train.lock'), '2147483646\n');
     const taken = await inProcess([...common(out), '--steps', '5']);

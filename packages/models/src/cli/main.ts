@@ -4,6 +4,7 @@ import { DATASETS } from '../datasets/registry.js';
 import { listAllEngines } from '../engines.js';
 import { presets } from '../presets/registry.js';
 import { registerDensity } from './density.js';
+import { registerDistill } from './distill.js';
 import { registerEval } from './eval.js';
 import { registerExport } from './export.js';
 import { registerInfo } from './info.js';
@@ -20,6 +21,7 @@ export function buildProgram(argv: readonly string[] = process.argv.slice(2)): C
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(`bijective: ${str.replace(/^error: /, '')}`) });
   registerTrain(program, argv);
+  registerDistill(program, argv);
   registerEval(program);
   registerSample(program);
   registerDensity(program);
