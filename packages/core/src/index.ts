@@ -58,3 +58,4 @@ export * from './train/options.js';
 export * from './train/loop.js';
 export * from './train/trainer.js';
 export * from './train/distill.js';
+export * from './layers/mintnet.js';

@@ -175,7 +175,7 @@ export function integrateDensity2d(flow: Flow, q: Quadrature): number {
       points[2 * (i * n + j) + 1] = q.nodes[j]!;
     }
   }
-  const logProb = runReference(flow, traceFlow(flow, 'density'), { x: { data: points, shape: [n * n, 2] } }).logProb!.data;
+  const logProb = runReference(flow, traceFlow(flow, 'density'), { x: { data: points, shape: [n * n, ...flow.spec.event] } }).logProb!.data;
   let total = 0;
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) total += q.weights[i]! * q.weights[j]! * Math.exp(logProb[i * n + j]!);
   return total;

@@ -12,6 +12,7 @@ import { gaussianize } from './gaussianize.js';
 import { householder } from './householder.js';
 import { splineCoupling } from './spline-coupling.js';
 import { splineAutoregressive } from './spline-autoregressive.js';
+import { mintBlock } from './mintnet.js';
 
 /**
  * Every layer family by its spec `type`. Adding a layer is one file plus one line here;
@@ -23,3 +24,4 @@ export const layerRegistry = new Map<string, LayerDef>(
 layerRegistry.set(gaussianize.type, gaussianize as LayerDef);
 layerRegistry.set(householder.type, householder as LayerDef);
 for (const d of [splineCoupling, splineAutoregressive] as LayerDef[]) layerRegistry.set(d.type, d);
+layerRegistry.set(mintBlock.type, mintBlock as LayerDef);

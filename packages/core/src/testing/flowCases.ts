@@ -100,6 +100,14 @@ export function flowCases(): FlowCase[] {
       { type: 'splineCoupling', mask: 'checkerboard', parity: 0, conditioner: { type: 'cnn', hidden: 2 }, bins: 4, bound: 2 },
       { type: 'splineCoupling', mask: 'channel', parity: 1, conditioner: { type: 'cnn', hidden: 2 }, bins: 5, bound: 2 },
     ]),
+    img('mintnet-multiscale', [2, 4, 4], [
+      { type: 'mintBlock', hidden: 2, order: 'natural' },
+      { type: 'actNorm' },
+      { type: 'mintBlock', hidden: 2, order: 'reverse', damping: 1, iterations: 40 },
+      { type: 'squeeze' },
+      { type: 'mintBlock', hidden: 1, order: 'natural' },
+      { type: 'split', prior: 'normal' },
+    ]),
     vec('spline-autoregressive-vector', 4, [
       { type: 'splineAutoregressive', hidden: [10], order: 'natural', bins: 5, bound: 2 },
       { type: 'permute', kind: 'reverse' },
