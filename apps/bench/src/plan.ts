@@ -39,12 +39,17 @@ export const FULL_PRESETS = [
   'realnvp-2d',
   'maf-2d',
   'iaf-2d',
+  'nsf-2d',
+  'nsf-maf-2d',
+  'gf-2d',
   'nice-mnist',
   'maf-784',
   'iaf-784',
   'realnvp-fmnist',
   'glow-fmnist-small',
   'glow-fmnist',
+  'nsf-fmnist',
+  'gf-784',
 ];
 export const FULL_BATCHES = [1, 16, 256];
 

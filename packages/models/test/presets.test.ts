@@ -66,6 +66,18 @@ describe('named presets', () => {
     expect(latentPieces(flow)).toEqual([[2, 14, 14], [8, 7, 7]]);
   });
 
+  test('nsf-fmnist: Glow skeleton with RQ-spline couplings (CNN 64, 8 bins on [−4, 4]); gf-784 starts with a logit', () => {
+    const spec = getPreset('nsf-fmnist').spec();
+    const couplings = spec.layers.filter((l) => l.type === 'splineCoupling');
+    expect(couplings).toHaveLength(8);
+    for (const c of couplings) expect(c).toMatchObject({ mask: 'channel', bins: 8, bound: 4, conditioner: { type: 'cnn', hidden: 64 } });
+    expect(spec.layers.slice(0, 4).map((l) => l.type)).toEqual(['squeeze', 'actNorm', 'invConv1x1', 'splineCoupling']);
+    expect(latentPieces(createFlow(spec))).toEqual([[2, 14, 14], [8, 7, 7]]);
+    const gf = getPreset('gf-784').spec().layers.map((l) => l.type);
+    expect(gf.slice(0, 3)).toEqual(['logit', 'gaussianize', 'householder']);
+    expect(gf.filter((t) => t === 'gaussianize')).toHaveLength(9);
+  });
+
   test('realnvp-fmnist: logit, then per scale checkerboard ×3 → squeeze → channel ×3 → split, then 4 checkerboard couplings', () => {
     const spec = getPreset('realnvp-fmnist').spec();
     const sig = spec.layers.map((l) => (l.type === 'affineCoupling' ? `${l.mask as string}${l.parity as number}` : l.type));
@@ -91,6 +103,8 @@ describe('families refuse impossible options with a clear error', () => {
     ['iaf with 0 blocks', () => iafFlow({ event: [2], blocks: 0 }), /iaf: blocks must be an integer >= 1, got 0/],
     ['realnvp with 3 scales on 28×28', () => realnvpFlow({ event: [1, 28, 28], scales: 3 }), /realnvp: 3 scales .* not divisible by 8/],
     ['realnvp on 1-D vectors', () => realnvpFlow({ event: [1] }), /realnvp: a vector flow needs D >= 2/],
+    ['an autoregressive spline flow on images', () => families.nsf({ event: [1, 28, 28], transform: 'autoregressive' }), /nsf: images \[C, H, W\] take transform 'coupling', got 'autoregressive'/],
+    ['an image spline flow with 3 levels on 28×28', () => families.nsf({ event: [1, 28, 28], transform: 'coupling', levels: 3 }), /nsf: 3 levels squeeze H and W 3 times; \[1, 28, 28\] is not divisible by 8/],
     ['a bad event', () => families.nice({ event: [2, 3] }), /nice: event must be \[D\] or \[C, H, W\]/],
   ])('%s', (_, build, message) => {
     expect(build).toThrow(PresetError);
@@ -108,6 +122,8 @@ describe('reference round trip decode(encode(x)) ≈ x', () => {
   const cases: [string, () => FlowSpec, number][] = [
     ...['realnvp-2d', 'maf-2d', 'iaf-2d', 'nice-2d', 'nice-mnist', 'realnvp-fmnist', 'glow-fmnist-small'].map((n): [string, () => FlowSpec, number] => [n, () => getPreset(n).spec(), 2]),
     ['glow-fmnist', () => getPreset('glow-fmnist').spec(), 1],
+    ['nsf-fmnist', () => getPreset('nsf-fmnist').spec(), 2],
+    ['gf-784', () => getPreset('gf-784').spec(), 2],
     ['maf family at D = 784 (2 blocks, MADE 16)', () => mafFlow({ event: [784], blocks: 2, hidden: [16], logitAlpha: 0.05 }), 2],
     ['iaf family at D = 784 (2 blocks, MADE 16)', () => iafFlow({ event: [784], blocks: 2, hidden: [16], logitAlpha: 0.05 }), 2],
   ];

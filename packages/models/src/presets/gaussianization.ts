@@ -18,6 +18,8 @@ export interface GaussianizationOptions {
   components?: number;
   /** Householder reflections per rotation (default 2; D gives any orthogonal map). */
   reflections?: number;
+  /** Prepend a `logit` layer with this α (data in [0, 1), e.g. pixels as 784-vectors); absent: no logit. */
+  logitAlpha?: number;
   name?: string;
 }
 
@@ -30,7 +32,7 @@ export function gaussianizationFlow(options: GaussianizationOptions): FlowSpec {
   const blocks = positiveInt('gaussianization', 'blocks', options.blocks ?? 10);
   const components = positiveInt('gaussianization', 'components', options.components ?? 16);
   const reflections = positiveInt('gaussianization', 'reflections', options.reflections ?? 2);
-  const layers: LayerSpec[] = [];
+  const layers: LayerSpec[] = options.logitAlpha !== undefined ? [{ type: 'logit', alpha: options.logitAlpha }] : [];
   for (let i = 0; i < blocks; i++) layers.push({ type: 'gaussianize', components }, { type: 'householder', reflections });
   layers.push({ type: 'gaussianize', components });
   return flowSpec(event, layers, options.name);

@@ -45,21 +45,31 @@ export function glowFlow(options: GlowOptions): FlowSpec {
   const steps = positiveInt('glow', 'steps', options.steps ?? 8);
   const hidden = positiveInt('glow', 'hidden', options.hidden ?? 64);
   const scaleFloor = options.scaleFloor === undefined ? 0.1 : options.scaleFloor;
+  const coupling: LayerSpec = { type: 'affineCoupling', mask: 'channel', parity: 0, conditioner: { type: 'cnn', hidden }, scale: 'sigmoid', ...(scaleFloor !== null ? { scaleFloor } : {}) };
+  return flowSpec(event, multiScaleSteps('glow', event, { levels, steps, invConv: options.invConv, splitPrior: options.splitPrior }, coupling), options.name);
+}
+
+/**
+ * Glow's multi-scale skeleton on an image `[C, H, W]`: per level a squeeze, then `steps` times
+ * ActNorm → invertible 1×1 convolution → `coupling` (a channel-mask coupling layer), with a
+ * split between levels. Shared by Glow and the image neural spline flow.
+ */
+export function multiScaleSteps(
+  family: string,
+  event: readonly number[],
+  options: { levels: number; steps: number; invConv?: 'lu' | 'plain' | undefined; splitPrior?: 'conditional' | 'normal' | undefined },
+  coupling: LayerSpec,
+): LayerSpec[] {
+  const { levels, steps } = options;
   const [, h, w] = event as [number, number, number];
   if (h % 2 ** levels !== 0 || w % 2 ** levels !== 0) {
-    throw new PresetError(`glow: ${levels} levels squeeze H and W ${levels} times; [${event.join(', ')}] is not divisible by ${2 ** levels}`);
+    throw new PresetError(`${family}: ${levels} levels squeeze H and W ${levels} times; [${event.join(', ')}] is not divisible by ${2 ** levels}`);
   }
   const layers: LayerSpec[] = [];
   for (let l = 0; l < levels; l++) {
     layers.push({ type: 'squeeze' });
-    for (let k = 0; k < steps; k++) {
-      layers.push(
-        { type: 'actNorm' },
-        { type: 'invConv1x1', variant: options.invConv ?? 'lu' },
-        { type: 'affineCoupling', mask: 'channel', parity: 0, conditioner: { type: 'cnn', hidden }, scale: 'sigmoid', ...(scaleFloor !== null ? { scaleFloor } : {}) },
-      );
-    }
+    for (let k = 0; k < steps; k++) layers.push({ type: 'actNorm' }, { type: 'invConv1x1', variant: options.invConv ?? 'lu' }, structuredClone(coupling));
     if (l < levels - 1) layers.push({ type: 'split', prior: options.splitPrior ?? 'conditional' });
   }
-  return flowSpec(event, layers, options.name);
+  return layers;
 }

@@ -88,6 +88,12 @@ export const presets: Readonly<Record<string, Preset>> = Object.fromEntries(
     preset('glow-fmnist', 'glow', 'fmnist', 'Glow on 1×28×28: L = 2, K = 16, CNN 256, LU 1×1 convolutions (the one to train long)', { steps: 100000, batch: 64, lr: 1e-3 }, () =>
       glowFlow({ event: FMNIST, levels: 2, steps: 16, hidden: 256, invConv: 'lu', name: 'glow-fmnist' }),
     ),
+    preset('nsf-fmnist', 'nsf', 'fmnist', 'neural spline flow on 1×28×28 (Durkan et al. §5.3): Glow skeleton L = 2, K = 4 of ActNorm → LU 1×1 conv → RQ-spline coupling (8 bins on [−4, 4], CNN 64)', { steps: 20000, batch: 64, lr: 5e-4 }, () =>
+      nsfFlow({ event: FMNIST, transform: 'coupling', levels: 2, layers: 4, hidden: [64], bins: 8, bound: 4, name: 'nsf-fmnist' }),
+    ),
+    preset('gf-784', 'gf', 'fmnist', 'Gaussianization flow on 784-vectors: logit, 8 × (logistic-mixture gaussianize, K = 16 → 32 Householder reflections) + gaussianize', { steps: 20000, batch: 64, lr: 1e-3 }, () =>
+      gaussianizationFlow({ event: [784], blocks: 8, components: 16, reflections: 32, logitAlpha: 0.05, name: 'gf-784' }),
+    ),
     preset('maf-784', 'maf', 'fmnist', 'MAF on 784-vectors: logit, 5 MADE blocks (1024) with reversals; fast density, sequential sampling', { steps: 20000, batch: 64, lr: 1e-4 }, () =>
       mafFlow({ event: [784], blocks: 5, hidden: [1024], logitAlpha: 0.05, name: 'maf-784' }),
     ),
