@@ -19,4 +19,5 @@ export * from './datasets/images.js';
 export * from './datasets/dataset.js';
 export * from './datasets/batches.js';
 export * from './evaluate.js';
+export * from './latent.js';
 export * from './render.js';

@@ -164,7 +164,7 @@ describe('bijective CLI end to end on the 2-D mixture', () => {
 });
 
 describe('bijective CLI usage', () => {
-  const commands = ['train', 'eval', 'sample', 'density', 'export', 'info', 'presets', 'datasets', 'engines'];
+  const commands = ['train', 'eval', 'sample', 'edit', 'density', 'export', 'info', 'presets', 'datasets', 'engines'];
 
   test('--help on every command', async () => {
     const root = await inProcess(['--help']);

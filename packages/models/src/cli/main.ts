@@ -5,6 +5,7 @@ import { listAllEngines } from '../engines.js';
 import { presets } from '../presets/registry.js';
 import { registerDensity } from './density.js';
 import { registerDistill } from './distill.js';
+import { registerEdit } from './edit.js';
 import { registerEval } from './eval.js';
 import { registerExport } from './export.js';
 import { registerInfo } from './info.js';
@@ -24,6 +25,7 @@ export function buildProgram(argv: readonly string[] = process.argv.slice(2)): C
   registerDistill(program, argv);
   registerEval(program);
   registerSample(program);
+  registerEdit(program);
   registerDensity(program);
   registerExport(program);
   registerInfo(program);

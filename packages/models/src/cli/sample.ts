@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { Rng, sizeOf, type Flow, type FlowRuntime, type Tensor } from '@bijective/core';
 import { gatherExamples, splitOf } from '../datasets/batches.js';
 import { DEFAULT_ENGINE, openRuntime } from '../engines.js';
+import { LATENT_PATHS, interpolateExamples, temperatureSweep, type LatentPath } from '../latent.js';
 import { imageGrid } from '../render.js';
 import { CliError, LIMITS, datasetFor, intOption, numberOption, openCheckpoint, type TrainMeta } from './common.js';
 import { classIndex, oneHot, sampleContext } from './conditioning.js';
@@ -28,6 +29,8 @@ interface SampleOptions {
   interpolate?: boolean;
   between: string;
   frames: number;
+  path: string;
+  temperatures?: string;
   dataset?: string;
   dataDir?: string;
   context?: string;
@@ -39,6 +42,14 @@ function parsePair(s: string): [number, number] {
   const parts = s.split(',').map((p) => Number(p.trim()));
   if (parts.length !== 2 || !parts.every((p) => Number.isInteger(p) && p >= 0)) throw new CliError(`sample: --between expects two test-image indices 'A,B', got '${s}'`);
   return parts as [number, number];
+}
+
+/** `--temperatures 0.5,0.7,1`: finite numbers >= 0. */
+export function parseTemperatures(s: string): number[] {
+  const cells = s.split(',').map((p) => p.trim());
+  const values = cells.map(Number);
+  if (cells.some((c) => c === '') || !values.every((v) => Number.isFinite(v) && v >= 0)) throw new CliError(`sample: --temperatures expects comma-separated numbers >= 0, e.g. '0.5,0.7,1', got '${s}'`);
+  return values;
 }
 
 /** Refuses a PNG grid of more than `LIMITS.pngPixels` pixels, before anything is sampled. */
@@ -81,6 +92,9 @@ async function sample(opts: SampleOptions): Promise<void> {
   const image = imageShapeOf(flow, meta);
   if (kind === 'png' && !image) throw new CliError(`sample: this flow's examples are vectors of ${flow.dim}; write them as CSV (--out FILE.csv)`);
   if (opts.interpolate && kind !== 'png') throw new CliError('sample: --interpolate draws a PNG strip; use --out FILE.png');
+  if (!LATENT_PATHS.includes(opts.path as LatentPath)) throw new CliError(`sample: --path must be ${LATENT_PATHS.join(' or ')}, got '${opts.path}'`);
+  const temperatures = opts.temperatures !== undefined ? parseTemperatures(opts.temperatures) : undefined;
+  if (temperatures && (kind !== 'png' || opts.interpolate || opts.class === 'all')) throw new CliError('sample: --temperatures draws a PNG grid with one row of --n samples per temperature; use --out FILE.png, without --interpolate or --class all');
   const runtime = await openRuntime(flow, opts.engine);
   try {
     if (opts.interpolate) {
@@ -91,16 +105,9 @@ async function sample(opts: SampleOptions): Promise<void> {
       if (outside !== undefined) throw new CliError(`sample: --between ${opts.between}: index ${outside} is out of range; the test split of ${dataset.name} has ${count} examples (0..${count - 1})`);
       const x = gatherExamples(dataset, 'test', [a, b], flow.spec.event, new Rng(opts.seed));
       if (flow.spec.context) throw new CliError('sample: --interpolate is for unconditional flows');
-      const { z } = await runtime.encode(x);
-      const d = flow.dim;
       const k = opts.frames;
-      const zs = new Float64Array(k * d);
-      for (let f = 0; f < k; f++) {
-        const t = k === 1 ? 0 : f / (k - 1);
-        for (let i = 0; i < d; i++) zs[f * d + i] = (1 - t) * z.data[i]! + t * z.data[d + i]!;
-      }
       checkGridSize(k, image!, opts.zoom, k);
-      const frames = await runtime.decode({ data: zs, shape: [k, ...flow.spec.event] });
+      const frames = await interpolateExamples(runtime, x, { frames: k, path: opts.path as LatentPath });
       await writeOutput(opts.out, imageGrid(frames.data, [k, ...image!], { columns: k, zoom: opts.zoom }), target);
       return;
     }
@@ -119,6 +126,12 @@ async function sample(opts: SampleOptions): Promise<void> {
       return;
     }
     const context = sampleContext(meta, k, opts);
+    if (temperatures) {
+      checkGridSize(temperatures.length * opts.n, image!, opts.zoom, opts.n);
+      const x = await temperatureSweep(runtime, { n: opts.n, temperatures, seed: opts.seed, ...(context ? { context } : {}) });
+      await writeOutput(opts.out, imageGrid(x.data, [temperatures.length * opts.n, ...image!], { zoom: opts.zoom, columns: opts.n }), target);
+      return;
+    }
     if (kind === 'png') {
       checkGridSize(opts.n, image!, opts.zoom, opts.columns);
       const x = await runtime.sample({ n: opts.n, temperature: opts.temperature, seed: opts.seed, ...(context ? { context } : {}) });
@@ -136,7 +149,7 @@ async function sample(opts: SampleOptions): Promise<void> {
 export function registerSample(program: Command): void {
   program
     .command('sample')
-    .description('draw samples from a checkpoint: a PNG grid for images, CSV for vectors; or --interpolate between two test images')
+    .description('draw samples from a checkpoint: a PNG grid for images, CSV for vectors; a temperature sweep; or --interpolate between two test images')
     .requiredOption('--checkpoint <dir>', 'checkpoint folder')
     .requiredOption('--out <file>', 'output file: .png (images) or .csv')
     .option('--n <n>', `number of samples (a CSV is written ${LIMITS.sampleBatch} at a time; a PNG grid is limited to ${LIMITS.pngPixels} pixels)`, intOption(1), 64)
@@ -145,7 +158,9 @@ export function registerSample(program: Command): void {
     .option('--engine <engine>', 'engine: reference, tfjs-wasm, ort-node-cpu, ...', DEFAULT_ENGINE)
     .option('--columns <n>', `images per row of the grid (default ⌈√n⌉, at most ${LIMITS.columns})`, intOption(1, LIMITS.columns))
     .option('--zoom <n>', `pixel scale of the PNG (at most ${LIMITS.zoom})`, intOption(1, LIMITS.zoom), 2)
-    .option('--interpolate', 'encode two test images and decode a straight line between their latents (a PNG strip)')
+    .option('--temperatures <list>', "a PNG grid with one row of --n samples (the same noise) per temperature, e.g. '0.3,0.5,0.7,1'")
+    .option('--interpolate', 'encode two test images and decode a path between their latents (a PNG strip)')
+    .option('--path <kind>', "with --interpolate: 'slerp' (spherical: keeps the latent norm) or 'linear' (a straight line, whose middle fades on a Glow)", 'slerp')
     .option('--between <a,b>', 'with --interpolate: indices of the two test images', '0,1')
     .option('--frames <n>', 'with --interpolate: images in the strip, both ends included', intOption(2, LIMITS.frames), 8)
     .option('--context <values>', 'conditional flows: the context, comma-separated (as many values as the flow was conditioned on)')

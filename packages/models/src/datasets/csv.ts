@@ -25,6 +25,8 @@ export interface TableOptions {
   columns?: readonly string[];
   /** Read columns `columns` and additionally these, returned as a second table (conditioning variables). */
   contextColumns?: readonly string[];
+  /** A column of class labels (any text), returned as `labels`, one per row (`bijective edit --label-column`); never modelled. */
+  labelColumn?: string;
 }
 
 const isNumber = (s: string) => s.trim() !== '' && Number.isFinite(Number(s));
@@ -46,7 +48,7 @@ function columnIndex(key: string, names: readonly string[], file: string, option
  * variables) and, when `contextColumns` is given, `context`. Without `columns`, `x` is every
  * column not in `contextColumns`.
  */
-export function parseTable(text: string | Buffer, file: string, options: TableOptions = {}): { x: Table; context?: Table } {
+export function parseTable(text: string | Buffer, file: string, options: TableOptions = {}): { x: Table; context?: Table; labels?: string[] } {
   const delimiter = options.delimiter ?? delimiterFor(file);
   let records: { record: string[]; info: { lines: number } }[];
   try {
@@ -63,9 +65,11 @@ export function parseTable(text: string | Buffer, file: string, options: TableOp
   if (body.length === 0) throw new DataFileError(`${file}: a header (${names.join(', ')}) but no data rows`);
 
   const contextIdx = (options.contextColumns ?? []).map((k) => columnIndex(k, names, file, '--context-columns'));
+  const labelIdx = options.labelColumn !== undefined ? columnIndex(options.labelColumn, names, file, '--label-column') : -1;
   const xIdx = options.columns
     ? options.columns.map((k) => columnIndex(k, names, file, '--columns'))
-    : names.map((_, i) => i).filter((i) => !contextIdx.includes(i));
+    : names.map((_, i) => i).filter((i) => !contextIdx.includes(i) && i !== labelIdx);
+  if (xIdx.includes(labelIdx)) throw new DataFileError(`${file}: column '${names[labelIdx]}' is both modelled and the --label-column`);
   if (xIdx.length === 0) throw new DataFileError(`${file}: no columns left to model (every column is a context column)`);
   const both = xIdx.filter((i) => contextIdx.includes(i));
   if (both.length) throw new DataFileError(`${file}: column '${names[both[0]!]}' is in both --columns and --context-columns`);
@@ -73,6 +77,7 @@ export function parseTable(text: string | Buffer, file: string, options: TableOp
   const read = (idx: number[]): Table => ({ columns: idx.map((i) => names[i]!), values: new Float64Array(body.length * idx.length), rows: body.length, lines: [] });
   const x = read(xIdx);
   const context = contextIdx.length ? read(contextIdx) : undefined;
+  const labels: string[] = [];
   body.forEach(({ record, info }, r) => {
     const line = info.lines;
     if (record.length !== width) {
@@ -90,6 +95,10 @@ export function parseTable(text: string | Buffer, file: string, options: TableOp
     };
     take(x, xIdx);
     if (context) take(context, contextIdx);
+    if (labelIdx >= 0) {
+      if (record[labelIdx] === '') throw new DataFileError(`${file}: line ${line}, column '${names[labelIdx]}': missing label`);
+      labels.push(record[labelIdx]!);
+    }
   });
-  return context ? { x, context } : { x };
+  return { x, ...(context ? { context } : {}), ...(labelIdx >= 0 ? { labels } : {}) };
 }
