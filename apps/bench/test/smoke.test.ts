@@ -43,7 +43,8 @@ describe('npm run bench (smoke)', () => {
       '--presets', 'nice-2d',
       '--engines', 'node/ort-node-cpu,node/tfjs-wasm,chromium/ort-web-wasm,node/ort-node-cuda',
       '--batch', '1,8',
-      '--warmup', '10', '--min-time', '20', '--max-time', '60', '--min-samples', '5',
+      // --max-time 500 (hard cap 2 s): on a loaded machine a 60 ms cap ended cells after 2 samples.
+      '--warmup', '10', '--min-time', '20', '--max-time', '500', '--min-samples', '5',
       '--out', out,
     ]);
     if (run.code === 0) results = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as BenchResults;

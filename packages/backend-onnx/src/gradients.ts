@@ -25,13 +25,13 @@ import type { OrtModule } from './runtime.js';
  * The exported flow graphs fold parameter-only values (`logAbsDet`, `matrixInverse`, LU-composed
  * and masked weights, and in the gradient graph their inverses and flipped kernels) into
  * initializers at export; with parameters changing every step that cannot be done once. Here
- * they are folded **per step**: the nodes that depend on parameters but on no graph input are
- * evaluated by core's float64 reference interpreter before each run (parameter-sized work:
- * C×C inverses, weight masks and flips) and fed to the session as inputs, rounded to float32.
- * ONNX has no standard matrix inverse, so computing them in-graph would mean an unrolled
- * Gauss–Jordan per matrix; the batch-sized work, which is what costs, all runs in ORT.
- * Constant-only subgraphs stay in the model (folded once at export). Loops are unrolled (the
- * backward pass is unrolled anyway).
+ * only what ONNX has no operator for is folded **per step**: the `logAbsDet` and
+ * `matrixInverse` nodes (C×C log-determinants and inverses, parameter-only by construction) are
+ * evaluated by core's float64 reference interpreter before each run and fed to the session as
+ * inputs, rounded to float32 (computing them in-graph would mean an unrolled Gauss–Jordan per
+ * matrix). Everything else, parameter-only weight work included, runs in the session.
+ * Constant-only subgraphs are folded once at export. Loops are unrolled (the backward pass is
+ * unrolled anyway).
  */
 export interface GradientModel {
   /** The `.onnx` bytes: inputs are the graph inputs and {@link feeds}; outputs loss, kept outputs and gradients. */
@@ -48,32 +48,28 @@ export interface GradientModel {
   readonly outputs: { readonly loss: string; readonly kept: Readonly<Record<string, string>>; readonly grads: Readonly<Record<string, string>> };
 }
 
-type Kind = 'batch' | 'param' | 'constant';
+/** The primitives ONNX has no operator for; parameter-only by construction, so evaluated on the host. */
+const HOST_OPS: ReadonlySet<string> = new Set(['logAbsDet', 'matrixInverse']);
 
-/** Whether each node depends on a graph input (`batch`), on parameters only (`param`), or on constants only. */
-function kinds(graph: Graph): Kind[] {
-  const k = new Array<Kind>(graph.nodes.length);
-  for (const n of graph.nodes) {
-    if (n.op === 'input') k[n.id] = 'batch';
-    else if (n.op === 'param') k[n.id] = 'param';
-    else if (n.op === 'constant') k[n.id] = 'constant';
-    else if (n.op === 'loop') throw new Error('ORT gradients: loops must be unrolled before splitting the graph');
-    else {
-      const ins = n.inputs.map((i) => k[i]!);
-      k[n.id] = ins.includes('batch') ? 'batch' : ins.includes('param') ? 'param' : 'constant';
-    }
-  }
-  return k;
-}
-
-/** Splits `grad` (no loops) into the batch part, lowered to ONNX, and the parameter-only part it reads. */
+/**
+ * Splits `grad` (no loops) into the part lowered to ONNX and the host part it reads: the
+ * `logAbsDet` / `matrixInverse` nodes (ONNX has no operator for them) with their ancestors,
+ * evaluated in float64 and fed as inputs. Every other node — batch-sized or parameter-only
+ * (masked and LU-composed weights, flipped kernels, W⁻ᵀ's uses) — runs in the session, with
+ * the parameters as inputs: evaluating all parameter-only nodes on the host measured 20–100
+ * ms per step of glow-fmnist-small (289 values), a large share of the step.
+ */
 function split(grad: Graph) {
-  const kind = kinds(grad);
+  for (const n of grad.nodes) if (n.op === 'loop') throw new Error('ORT gradients: loops must be unrolled before splitting the graph');
+  const host = (id: number) => HOST_OPS.has(grad.nodes[id]!.op);
   const outIds = new Set(Object.values(grad.outputs));
-  // Parameter-only values read by the batch part, or returned directly.
+  // Host values read by the session's part, or returned directly.
   const frontier = new Set<number>();
-  for (const n of grad.nodes) if (kind[n.id] === 'batch') for (const i of n.inputs) if (kind[i] === 'param') frontier.add(i);
-  for (const id of outIds) if (kind[id] === 'param') frontier.add(id);
+  for (const n of grad.nodes) if (!host(n.id)) for (const i of n.inputs) if (host(i)) frontier.add(i);
+  for (const id of outIds) if (host(id)) frontier.add(id);
+  // Parameters the session reads (a parameter only the host reads is not a session input).
+  const sessionReads = new Set<number>(outIds);
+  for (const n of grad.nodes) if (!host(n.id)) for (const i of n.inputs) sessionReads.add(i);
 
   const nodes: Node[] = [];
   const remap = new Map<number, number>();
@@ -87,21 +83,23 @@ function split(grad: Graph) {
     return id;
   };
   for (const n of grad.nodes) {
-    if (kind[n.id] === 'param') {
+    if (host(n.id)) {
       if (!frontier.has(n.id)) continue;
-      const name = n.op === 'param' ? `p${Object.keys(paramInputs).length}` : `v${computedIds.length}`;
-      if (n.op === 'param') paramInputs[name] = n.attrs.name;
-      else {
-        computedInputs[name] = `v${n.id}`;
-        computedIds.push(n.id);
-      }
-      // ONNX inputs are float32: a boolean mask travels as 0/1 and is compared back.
+      const name = `v${computedIds.length}`;
+      computedInputs[name] = `v${n.id}`;
+      computedIds.push(n.id);
       const inId = push({ op: 'input', inputs: [], attrs: { name }, shape: n.shape, dtype: 'float32' } as Omit<Node, 'id'>);
       inputs[name] = inId;
-      if (n.dtype === 'bool') {
-        const half = push({ op: 'constant', inputs: [], attrs: { values: [0.5] }, shape: [], dtype: 'float32' } as Omit<Node, 'id'>);
-        remap.set(n.id, push({ op: 'greaterEqual', inputs: [inId, half], attrs: {}, shape: n.shape, dtype: 'bool' } as Omit<Node, 'id'>));
-      } else remap.set(n.id, inId);
+      remap.set(n.id, inId);
+      continue;
+    }
+    if (n.op === 'param') {
+      if (!sessionReads.has(n.id)) continue;
+      const name = `p${Object.keys(paramInputs).length}`;
+      paramInputs[name] = n.attrs.name;
+      const inId = push({ op: 'input', inputs: [], attrs: { name }, shape: n.shape, dtype: 'float32' } as Omit<Node, 'id'>);
+      inputs[name] = inId;
+      remap.set(n.id, inId);
       continue;
     }
     const id = push({ ...n, inputs: n.inputs.map((i) => remap.get(i)!) } as Omit<Node, 'id'>);
@@ -115,7 +113,7 @@ function split(grad: Graph) {
     params: {},
   };
 
-  // The parameter-only ancestors of the computed frontier, as a standalone graph.
+  // The host values' ancestors (all parameter-only), as a standalone graph.
   const needed = new Set<number>();
   const stack = [...computedIds];
   while (stack.length > 0) {
