@@ -53,10 +53,10 @@ describe('bijective distill (maf-2d teacher → iaf-2d student on the 2-D mixtur
     expect(r.stdout).toMatch(/KL\(student ‖ teacher\) [\d.-]+ ± [\d.]+ nats/);
   }, 400_000);
 
-  it('--resume is bit-identical to an uninterrupted run', async () => {
+  it('--resume is bit-identical to an uninterrupted run (with the forward term and its own noise stream)', async () => {
     const whole = join(root, 'whole');
     const split = join(root, 'split');
-    const common = ['--teacher', teacher, '--student', 'iaf-2d', '--engine', ENGINE, '--batch', '64', '--seed', '5', '--kl-samples', '100', '--checkpoint-every', '20', '--quiet'];
+    const common = ['--teacher', teacher, '--student', 'iaf-2d', '--engine', ENGINE, '--batch', '64', '--seed', '5', '--forward-weight', '0.5', '--kl-samples', '100', '--checkpoint-every', '20', '--quiet'];
     expect((await runCliInProcess(['distill', ...common, '--steps', '60', '--out', whole])).code).toBe(0);
     expect((await runCliInProcess(['distill', ...common, '--steps', '60', '--max-minutes', '1e-9', '--out', split])).code).toBe(0);
     const stopped = await meta(split);
@@ -64,8 +64,12 @@ describe('bijective distill (maf-2d teacher → iaf-2d student on the 2-D mixtur
     const resumed = await runCliInProcess(['distill', '--resume', '--engine', ENGINE, '--steps', '60', '--kl-samples', '100', '--checkpoint-every', '20', '--quiet', '--out', split]);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect((await meta(split)).training.step).toBe(60);
+    expect((await meta(split)).forwardWeight).toBe(0.5);
     expect((await weightsBytes(split)).equals(await weightsBytes(whole))).toBe(true);
-  }, 120_000);
+    const contradicting = await runCliInProcess(['distill', '--resume', '--forward-weight', '2', '--engine', ENGINE, '--steps', '80', '--quiet', '--out', split]);
+    expect(contradicting.code).not.toBe(0);
+    expect(contradicting.stderr).toMatch(/--forward-weight 2 contradicts the checkpoint .* made with --forward-weight 0\.5; drop --forward-weight/);
+  }, 180_000);
 
   it('refuses a missing teacher, a corrupt teacher and an event-shape mismatch, writing nothing', async () => {
     const out = join(root, 'refused');

@@ -2,19 +2,27 @@ import type { GradientEngine, GradientProgram } from '../engine/types.js';
 import type { Flow } from '../flow/flow.js';
 import { natsPerDim } from '../flow/metrics.js';
 import { Rng } from '../random.js';
-import { sizeOf } from '../tensor.js';
+import { sizeOf, type Tensor } from '../tensor.js';
 import { streamSeed } from './batches.js';
 import { defaultCheckpointIO } from './checkpoint-io.js';
-import { DISTILL_OUTPUTS, distillationGraph, teacherParams } from './distillation.js';
+import { DISTILL_OUTPUTS, DISTILL_TEACHER_Z, distillationGraph, teacherParams } from './distillation.js';
 import { loadResume, runLoop, trainableParams, type Resumed } from './loop.js';
 import type { Metric, TrainOptions, TrainResult, TrainerState } from './options.js';
 import { checkSchedule, type LrSchedule } from './schedule.js';
 import { dataInitGraph, positiveInt } from './trainer.js';
 
 const NOISE = 4;
+const TEACHER_NOISE = 5;
 
 /** Options of {@link distillFlow}: the trainer's, without those about data. */
-export type DistillOptions = Omit<TrainOptions, 'epochs' | 'dequantize' | 'bins' | 'initBatchSize' | 'validation' | 'evalEvery'>;
+export type DistillOptions = Omit<TrainOptions, 'epochs' | 'dequantize' | 'bins' | 'initBatchSize' | 'validation' | 'evalEvery'> & {
+  /**
+   * λ of the mass-covering term ({@link distillationGraph}): each step then also draws the
+   * teacher's noise z_t `[batchSize, ...event]` from its own seeded stream. Default 0 (the plain
+   * reverse KL).
+   */
+  forwardWeight?: number;
+};
 
 /**
  * Probability density distillation on any engine that trains: fits `student` (e.g. an IAF) to
@@ -26,7 +34,8 @@ export type DistillOptions = Omit<TrainOptions, 'epochs' | 'dequantize' | 'bins'
  * batch in nats; the metric is it per dimension.
  */
 export async function distillFlow(engine: GradientEngine, student: Flow, teacher: Flow, options: DistillOptions = {}): Promise<TrainResult> {
-  const graph = distillationGraph(student, teacher);
+  const forwardWeight = options.forwardWeight ?? 0;
+  const graph = distillationGraph(student, teacher, { forwardWeight });
   if (dataInitGraph(student)) {
     throw new Error('distillation: the student has layers initialised from data (ActNorm not yet initialised); distillation has no data batch — initialise them first or use a student without them');
   }
@@ -57,11 +66,14 @@ export async function distillFlow(engine: GradientEngine, student: Flow, teacher
         flow: student,
         program,
         fixed: teacherParams(teacher),
-        batch: (step) => {
-          const rng = new Rng(streamSeed(state.seed, NOISE, step));
-          const z = new Float32Array(size);
-          for (let i = 0; i < size; i++) z[i] = rng.normal();
-          return { z: { data: z, shape: [n, ...event] } };
+        batch: (step): Record<string, Tensor> => {
+          const noise = (stream: number) => {
+            const rng = new Rng(streamSeed(state.seed, stream, step));
+            const z = new Float32Array(size);
+            for (let i = 0; i < size; i++) z[i] = rng.normal();
+            return { data: z, shape: [n, ...event] };
+          };
+          return forwardWeight > 0 ? { z: noise(NOISE), [DISTILL_TEACHER_Z]: noise(TEACHER_NOISE) } : { z: noise(NOISE) };
         },
         examplesPerStep: n,
         epochOf: () => 0,

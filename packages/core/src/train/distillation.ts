@@ -9,7 +9,23 @@ import { formatShape } from '../tensor.js';
 export const TEACHER_PREFIX = 'teacher/';
 
 /** Output names of {@link distillationGraph}. */
-export const DISTILL_OUTPUTS = { loss: 'loss', logQ: 'logQ', logP: 'logP', x: 'x' } as const;
+export const DISTILL_OUTPUTS = { loss: 'loss', logQ: 'logQ', logP: 'logP', x: 'x', forwardNll: 'forwardNll' } as const;
+
+/** Input of {@link distillationGraph} with a forward term: the teacher's noise `[N, ...event]`. */
+export const DISTILL_TEACHER_Z = 'zTeacher';
+
+/** Options of {@link distillationGraph}. */
+export interface DistillationGraphOptions {
+  /**
+   * λ > 0 adds a mass-covering term: loss = KL(q ‖ p) + λ · E_{x ~ p}[−log q(x)], on teacher
+   * samples x = g⁻¹(z_t) (`zTeacher`, the teacher's sampling pass) scored by the student's
+   * density pass. E_p[−log q] = KL(p ‖ q) + H(p), so the term is the forward KL up to a
+   * constant; it penalises a student that leaves a teacher mode empty, which the reverse KL
+   * alone does not. Costs the two passes that are sequential for a MAF teacher and an IAF
+   * student (D steps each): cheap in low dimension, expensive for images.
+   */
+  forwardWeight?: number;
+}
 
 /**
  * Probability density distillation (van den Oord et al. 2017, "Parallel WaveNet",
@@ -26,8 +42,17 @@ export const DISTILL_OUTPUTS = { loss: 'loss', logQ: 'logQ', logP: 'logP', x: 'x
  *
  * The graph: input `z` `[N, ...event]` → `loss` `[]` (the Monte-Carlo KL estimate of the batch,
  * nats), `logQ` and `logP` `[N]` (per-sample terms, for a standard error), `x` `[N, ...event]`.
+ *
+ * The reverse KL is mode-seeking: a student started near the identity moves its mass to the
+ * teacher's nearest modes and can drop a far one for good (measured on the 2-D mixture: an
+ * `iaf-2d` student of the shipped `maf-2d` left one of five modes empty, KL 0.195 nats, test
+ * NLL 24.9 against the teacher's 3.26). `options.forwardWeight` adds the forward term that
+ * prevents it (with inputs `z` and `zTeacher`; `loss` is then the combined objective and the
+ * extra output `forwardNll` its second part).
  */
-export function distillationGraph(student: Flow, teacher: Flow): Graph {
+export function distillationGraph(student: Flow, teacher: Flow, options: DistillationGraphOptions = {}): Graph {
+  const lambda = options.forwardWeight ?? 0;
+  if (!(Number.isFinite(lambda) && lambda >= 0)) throw new RangeError(`distillation: forwardWeight must be a finite number ≥ 0, got ${lambda}`);
   const se = student.spec.event;
   const te = teacher.spec.event;
   if (formatShape(se) !== formatShape(te)) {
@@ -42,7 +67,15 @@ export function distillationGraph(student: Flow, teacher: Flow): Graph {
   const t = inlineGraph(g, traceFlow(teacher, 'density'), { x: s[SAMPLE_OUTPUTS.x]! }, { renameParam: (n) => `${TEACHER_PREFIX}${n}` });
   const logQ = g.add(standardNormalLogProb(g, flatten(g, z)), s[SAMPLE_OUTPUTS.logDet]!);
   const logP = t[DENSITY_OUTPUTS.logProb]!;
-  g.output(DISTILL_OUTPUTS.loss, g.mean(g.sub(logQ, logP), [0]));
+  const kl = g.mean(g.sub(logQ, logP), [0]);
+  if (lambda > 0) {
+    const zt = g.input(DISTILL_TEACHER_Z, ['N', ...se]);
+    const rename = { renameParam: (n: string) => `${TEACHER_PREFIX}${n}` };
+    const xt = inlineGraph(g, traceFlow(teacher, 'sample'), { z: zt }, rename)[SAMPLE_OUTPUTS.x]!;
+    const nll = g.neg(g.mean(inlineGraph(g, traceFlow(student, 'density'), { x: xt })[DENSITY_OUTPUTS.logProb]!, [0]));
+    g.output(DISTILL_OUTPUTS.loss, g.add(kl, g.mul(g.scalar(lambda), nll)));
+    g.output(DISTILL_OUTPUTS.forwardNll, nll);
+  } else g.output(DISTILL_OUTPUTS.loss, kl);
   g.output(DISTILL_OUTPUTS.logQ, logQ);
   g.output(DISTILL_OUTPUTS.logP, logP);
   g.output(DISTILL_OUTPUTS.x, s[SAMPLE_OUTPUTS.x]!);

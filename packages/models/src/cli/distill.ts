@@ -20,7 +20,7 @@ import { FLOW_FILE, loadCheckpoint } from '@bijective/core/node';
 import { loadBackends, openRuntime } from '../engines.js';
 import { evaluate, type EvalResult } from '../evaluate.js';
 import { presets } from '../presets/registry.js';
-import { CliError, commandLine, datasetFor, exitStatus, intOption, type TrainMeta } from './common.js';
+import { CliError, commandLine, datasetFor, exitStatus, intOption, numberOption, type TrainMeta } from './common.js';
 import * as runner from './runner.js';
 import type { RunCommandOptions, StopSignal } from './runner.js';
 
@@ -28,6 +28,7 @@ export interface DistillCommandOptions extends RunCommandOptions {
   teacher?: string;
   student?: string;
   klSamples: number;
+  forwardWeight?: number;
 }
 
 /** What a student checkpoint records of its teacher. */
@@ -154,12 +155,17 @@ export async function runDistill(given: DistillCommandOptions, argv: readonly st
   const spec = await studentSpec(studentName, teacher.flow, teacherDir);
   await runner.checkTrains(given.engine);
   const run = recorded.run as { batch?: number; seed?: number } | undefined;
-  const opts = { ...given, seed: run?.seed ?? given.seed ?? 0, batch: run?.batch ?? given.batch ?? 256 };
+  const recordedWeight = given.resume ? ((recorded.forwardWeight as number | undefined) ?? 0) : undefined;
+  if (recordedWeight !== undefined && given.forwardWeight !== undefined && given.forwardWeight !== recordedWeight) {
+    throw new CliError(`distill --resume: --forward-weight ${given.forwardWeight} contradicts the checkpoint in ${dir}, made with --forward-weight ${recordedWeight}; drop --forward-weight`);
+  }
+  const forwardWeight = recordedWeight ?? given.forwardWeight ?? 0;
+  const opts = { ...given, seed: run?.seed ?? given.seed ?? 0, batch: run?.batch ?? given.batch ?? 256, forwardWeight };
   return runner.inRunFolder(dir, 'distill', () => lockedDistill(opts, argv, dir, { ...teacher, dir: teacherDir, spec, studentName, prior: given.resume ? record : undefined }));
 }
 
 async function lockedDistill(
-  opts: DistillCommandOptions & { seed: number; batch: number },
+  opts: DistillCommandOptions & { seed: number; batch: number; forwardWeight: number },
   argv: readonly string[],
   dir: string,
   t: { flow: Flow; meta: TrainMeta; sha: string; dir: string; spec: FlowSpec; studentName: string; prior: TeacherRecord | undefined },
@@ -173,6 +179,7 @@ async function lockedDistill(
     ...(presets[t.studentName] ? { preset: t.studentName } : {}),
     student: t.studentName,
     teacher,
+    forwardWeight: opts.forwardWeight,
     ...(t.meta.dataset !== undefined ? { dataset: t.meta.dataset } : {}),
     ...(t.meta.dataSeed !== undefined ? { dataSeed: t.meta.dataSeed } : {}),
     ...(t.meta.dataDir !== undefined ? { dataDir: t.meta.dataDir } : {}),
@@ -196,6 +203,7 @@ async function lockedDistill(
       decay: runner.decayOf(opts.decay),
       ...(opts.clipGradNorm !== undefined ? { clipGradNorm: opts.clipGradNorm } : {}),
       seed: opts.seed,
+      forwardWeight: opts.forwardWeight,
       checkpoint: { dir, every: opts.checkpointEvery },
       ...(opts.resume ? { resume: dir } : {}),
       checkpointIO: runner.checkpointIOWith(meta),
@@ -222,7 +230,12 @@ export function registerDistill(program: Command, argv: readonly string[]): void
     .description('probability density distillation: train a student (e.g. iaf-2d) to match a trained teacher (e.g. maf-2d) by minimising KL(student ‖ teacher) on its own samples')
     .option('--teacher <dir>', 'checkpoint folder of the trained teacher (a --resume takes the recorded one)')
     .option('--student <preset|spec.json>', "the student: a preset (vector presets take the teacher's dimension) or a FlowSpec JSON file")
-    .option('--kl-samples <n>', 'student samples of the final KL(student ‖ teacher) estimate', intOption(2), 10000);
+    .option('--kl-samples <n>', 'student samples of the final KL(student ‖ teacher) estimate', intOption(2), 10000)
+    .option(
+      '--forward-weight <λ>',
+      "adds λ·E_teacher[−log q]: the student's NLL of teacher samples (the forward KL up to a constant), which keeps it on every teacher mode; costs the teacher's sampling and the student's density pass, sequential for MAF/IAF (default 0)",
+      numberOption((v) => Number.isFinite(v) && v >= 0, 'a number ≥ 0'),
+    );
   runner.addRunOptions(command, { seed: "the student's initial weights and its noise z", out: 'required' }).action(async (opts: DistillCommandOptions) => {
     runner.checkDecay(opts.decay, 'distill');
     const { dir, result, metrics, signal } = await runDistill(opts, argv);
