@@ -1,0 +1,188 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, extname, join, normalize, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { openRuntime, sampleNoise } from '@bijective/core';
+import '@bijective/backend-onnx/node';
+import { shippedCheckpoint } from '@bijective/models/node';
+import { build, type Rollup } from 'vite';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { PlaygroundHook } from '../src/app.js';
+import { ISOLATION_HEADERS } from '../assets-plugin.js';
+
+/**
+ * The playground as a user gets it: `vite build` into a temporary folder, served by a small
+ * static server (cross-origin isolated, as the dev server is), opened in headless Chromium.
+ * It must list the engines, sample the image flow on ort-web-wasm, train a 2-D flow in the page
+ * (the loss going down), and raise no page error; the bundle must import no Node built-in.
+ */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const MIME: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json' };
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? filesUnder(join(dir, f)) : [join(dir, f)]));
+}
+
+const BUILTIN = /^(node:.*|fs|path|os|url|module|crypto|zlib|util|stream|worker_threads|perf_hooks|child_process)(\/.*)?$/;
+/**
+ * Third-party modules that name a Node built-in in code they run only under Node (emscripten's
+ * ENVIRONMENT_IS_NODE branches, tfjs' Node platform, seedrandom's Node entropy); their package's
+ * `browser` field maps the built-in to an empty module. Any other importer fails the test.
+ */
+const GUARDED_IMPORTERS = [
+  '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm.js',
+  '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js',
+  '@tensorflow/tfjs-core/dist/platforms/platform_node.js',
+  'seedrandom/seedrandom.js',
+];
+
+const hook = (page: Page) => page.evaluate(() => (window as unknown as { __playground: PlaygroundHook }).__playground);
+
+describe.skipIf(!existsSync(CHROMIUM))(`the playground in headless Chromium (${CHROMIUM})`, () => {
+  let out: string;
+  let server: Server;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+  let chunks: Rollup.OutputChunk[] = [];
+  const builtinImports: { id: string; importer: string }[] = [];
+
+  beforeAll(async () => {
+    out = mkdtempSync(join(tmpdir(), 'bijective-playground-'));
+    const result = await build({
+      root,
+      configFile: join(root, 'vite.config.ts'),
+      logLevel: 'error',
+      build: { outDir: out, emptyOutDir: true },
+      plugins: [{ name: 'record-builtins', enforce: 'pre', resolveId: (id, importer) => void (BUILTIN.test(id) && builtinImports.push({ id, importer: importer ?? '' })) }],
+    });
+    chunks = (Array.isArray(result) ? result : [result]).flatMap((r) => ('output' in r ? r.output : [])).filter((o): o is Rollup.OutputChunk => o.type === 'chunk');
+    server = createServer((req, res) => {
+      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
+      const file = normalize(join(out, path === '/' ? 'index.html' : path));
+      if (!file.startsWith(out) || !existsSync(file) || statSync(file).isDirectory()) {
+        res.writeHead(404, { 'Content-Type': 'text/plain' });
+        return res.end('not found');
+      }
+      res.writeHead(200, { 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream', ...ISOLATION_HEADERS });
+      res.end(readFileSync(file));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu'],
+    });
+    page = await browser.newPage();
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => m.type() === 'error' && pageErrors.push(`console: ${m.text()}`));
+    await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    await page.waitForFunction(() => (window as unknown as { __playground?: PlaygroundHook }).__playground?.ready === true, undefined, { timeout: 60_000 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((resolve) => server?.close(resolve));
+    if (out) rmSync(out, { recursive: true, force: true });
+  });
+
+  test('the build holds the page, the checkpoints and the wasm files, and imports no Node built-in', () => {
+    const files = filesUnder(out).map((f) => relative(out, f));
+    expect(files).toContain('index.html');
+    expect(files).toContain('checkpoints/glow-fmnist-small/flow.json');
+    expect(files).toContain('tfjs-wasm/tfjs-backend-wasm-simd.wasm');
+    expect(files.some((f) => /^assets\/ort-wasm-simd-threaded\.jsep-.*\.wasm$/.test(f))).toBe(true);
+    // Vite replaces a Node built-in in a browser build by its `__vite-browser-external` stub (the
+    // failure issue 16 reports for @bijective/models); none of our modules may import one.
+    expect(chunks.length).toBeGreaterThan(1);
+    const modules = chunks.flatMap((c) => c.moduleIds);
+    for (const used of ['models/src/latent.ts', 'models/src/render.ts', 'backend-onnx/src/web.ts', 'backend-tfjs/src/engines.ts']) expect(modules.some((m) => m.includes(used)), used).toBe(true);
+    expect(modules.filter((m) => m.startsWith('node:') || /\/src\/(node|shipped)\.ts$/.test(m) || m.includes('onnxruntime-node'))).toEqual([]);
+    expect(builtinImports.filter((b) => !GUARDED_IMPORTERS.some((g) => b.importer.endsWith(g)))).toEqual([]);
+    const imports = chunks.flatMap((c) => [...c.imports, ...c.dynamicImports]);
+    expect(imports.filter((i) => i.startsWith('node:') || !files.includes(i))).toEqual([]);
+    const builtin = /\bfrom\s*["'](node:[\w/]+|fs|path|os|zlib|crypto|module|url|child_process|worker_threads)["']|\bimport\(\s*["']node:/;
+    for (const c of chunks) expect(c.code.match(builtin)?.[0], c.fileName).toBeUndefined();
+  });
+
+  test('the engine table lists the browser engines, ort-web-wasm and tfjs-wasm available, a default chosen', async () => {
+    const h = await hook(page);
+    const by = Object.fromEntries(h.engines.map((e) => [e.engine, e]));
+    expect(Object.keys(by).sort()).toEqual(['ort-web-wasm', 'ort-web-webgpu', 'reference', 'tfjs-cpu', 'tfjs-wasm', 'tfjs-webgl', 'tfjs-webgpu']);
+    expect(by['ort-web-wasm']!.available).toBe(true);
+    expect(by['tfjs-wasm']!.available).toBe(true);
+    for (const e of h.engines.filter((s) => !s.available)) expect(e.reason, e.engine).toBeTruthy();
+    expect(h.defaultEngine).toBeDefined();
+    const rows = await page.locator('#engines tbody tr').count();
+    expect(rows).toBe(h.engines.length);
+  });
+
+  test('a sample grid of glow-fmnist-small on ort-web-wasm draws varied pixels, equal to onnxruntime-node for the seed', async () => {
+    await page.selectOption('#engine', 'ort-web-wasm');
+    await page.selectOption('#sample-model', 'glow-fmnist-small');
+    await page.click('#sample-run');
+    await page.waitForFunction(() => (window as unknown as { __playground: PlaygroundHook }).__playground.lastSample?.engine === 'ort-web-wasm', undefined, { timeout: 60_000 });
+    const stats = await page.evaluate(() => {
+      const c = document.getElementById('sample-grid') as HTMLCanvasElement;
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      const grey = new Set<number>();
+      for (let i = 0; i < d.length; i += 4) grey.add(d[i]!);
+      return { width: c.width, height: c.height, levels: grey.size };
+    });
+    // 24 images of 28×28 at zoom 3 on 8 columns: 8·(84+2)+2 by 3·(84+2)+2.
+    expect(stats).toMatchObject({ width: 690, height: 260 });
+    expect(stats.levels).toBeGreaterThan(50);
+    const s = (await hook(page)).lastSample!;
+    expect(s).toMatchObject({ model: 'glow-fmnist-small', n: 24, nonFinite: 0 });
+    expect(s.max - s.min).toBeGreaterThan(0.2);
+    // The same latents (core's seeded noise: 24 at temperature 0.5, seed 0) decoded by onnxruntime-node.
+    const { flow } = await shippedCheckpoint('glow-fmnist-small');
+    const rt = await openRuntime(flow, 'ort-node-cpu');
+    const node = await rt.decode(sampleNoise({ n: 24, temperature: 0.5, seed: 0 }, flow.spec.event));
+    await rt.dispose();
+    expect(s.pixels).toHaveLength(node.data.length);
+    let worst = 0;
+    s.pixels.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - node.data[i]!))));
+    console.log(`playground sample on ort-web-wasm vs ort-node-cpu: max |Δpixel| ${worst.toExponential(2)}`);
+    // float32 on both sides, WebAssembly vs native kernels (measured ~4e-7).
+    expect(worst).toBeLessThan(1e-5);
+  });
+
+  test('slerp keeps the latent norm between two samples of the grid', async () => {
+    await page.click('#interp-run');
+    await page.waitForFunction(() => (window as unknown as { __playground: PlaygroundHook }).__playground.lastInterpolation !== undefined, undefined, { timeout: 60_000 });
+    const it = (await hook(page)).lastInterpolation!;
+    expect(it).toMatchObject({ engine: 'ort-web-wasm', frames: 10, path: 'slerp' });
+    // The norm goes linearly from |a| to |b| along a slerp path.
+    const [first, last] = [it.norms[0]!, it.norms.at(-1)!];
+    it.norms.forEach((v, f) => expect(Math.abs(v - (first + ((last - first) * f) / 9))).toBeLessThan(1e-9 * first));
+  });
+
+  test('live training of realnvp-2d on the mixture lowers the loss', async () => {
+    const h0 = await hook(page);
+    await page.selectOption('#train-preset', 'realnvp-2d');
+    await page.selectOption('#train-data', 'mixture');
+    await page.fill('#train-steps', '40');
+    await page.fill('#train-every', '20');
+    await page.fill('#train-batch', '128');
+    await page.click('#train-run');
+    await page.waitForFunction(() => ['done', 'error', 'stopped'].includes((window as unknown as { __playground: PlaygroundHook }).__playground.training.state), undefined, { timeout: 90_000 });
+    const t = (await hook(page)).training;
+    expect(t).toMatchObject({ state: 'done', engine: h0.defaultTrainer, preset: 'realnvp-2d', steps: 40 });
+    expect(t.losses).toHaveLength(40);
+    const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+    const before = mean(t.losses.slice(0, 5));
+    const after = mean(t.losses.slice(-5));
+    console.log(`playground training on ${t.engine}: loss ${before.toFixed(3)} → ${after.toFixed(3)} nats in ${t.ms?.toFixed(0)} ms`);
+    expect(after).toBeLessThan(before - 0.3);
+    const status = await page.textContent('#status');
+    expect(status).toContain('done');
+  });
+
+  test('no page errors', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
