@@ -18,6 +18,8 @@ export interface PlaygroundHook {
   lastInterpolation?: { model: string; engine: string; frames: number; path: string; norms: number[] };
   /** The last live training run: loss per step (nats), steps done, ms until the first step ended (gradient program compiled) and in all. */
   training: { state: 'idle' | 'running' | 'done' | 'stopped' | 'error'; engine?: string; preset?: string; losses: number[]; steps: number; firstStepMs?: number; ms?: number };
+  /** Points in the live-training dataset (drawn ones included). */
+  dataPoints: number;
   bench: BenchRow[];
 }
 
@@ -50,7 +52,7 @@ function describe(e: unknown): string {
 
 /** Page state shared by the panels: status line, errors, checkpoints and runtimes (cached). */
 export class App {
-  readonly hook: PlaygroundHook = { ready: false, engines: [], defaultEngine: undefined, defaultTrainer: undefined, busy: 0, errors: [], training: { state: 'idle', losses: [], steps: 0 }, bench: [] };
+  readonly hook: PlaygroundHook = { ready: false, engines: [], defaultEngine: undefined, defaultTrainer: undefined, busy: 0, errors: [], training: { state: 'idle', losses: [], steps: 0 }, dataPoints: 0, bench: [] };
   private readonly checkpoints = new Map<string, Promise<FetchedCheckpoint>>();
   private readonly runtimes = new Map<string, Promise<FlowRuntime>>();
 

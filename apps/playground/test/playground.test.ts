@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -120,42 +120,47 @@ describe.skipIf(!existsSync(CHROMIUM))(`the playground in headless Chromium (${C
     expect(rows).toBe(h.engines.length);
   });
 
-  test('a sample grid of glow-fmnist-small on ort-web-wasm draws varied pixels, equal to onnxruntime-node for the seed', async () => {
-    await page.selectOption('#engine', 'ort-web-wasm');
-    await page.selectOption('#sample-model', 'glow-fmnist-small');
-    await page.click('#sample-run');
-    await page.waitForFunction(() => (window as unknown as { __playground: PlaygroundHook }).__playground.lastSample?.engine === 'ort-web-wasm', undefined, { timeout: 60_000 });
-    const stats = await page.evaluate(() => {
-      const c = document.getElementById('sample-grid') as HTMLCanvasElement;
-      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
-      const grey = new Set<number>();
-      for (let i = 0; i < d.length; i += 4) grey.add(d[i]!);
-      return { width: c.width, height: c.height, levels: grey.size };
+  let nodePixels: Float32Array | Float64Array | undefined;
+  for (const engine of ['ort-web-wasm', 'tfjs-wasm']) {
+    test(`a sample grid of glow-fmnist-small on ${engine} draws varied pixels, equal to onnxruntime-node's for the seed`, async () => {
+      await page.selectOption('#engine', engine);
+      await page.selectOption('#sample-model', 'glow-fmnist-small');
+      await page.click('#sample-run');
+      await page.waitForFunction((e) => (window as unknown as { __playground: PlaygroundHook }).__playground.lastSample?.engine === e, engine, { timeout: 60_000 });
+      const stats = await page.evaluate(() => {
+        const c = document.getElementById('sample-grid') as HTMLCanvasElement;
+        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        const grey = new Set<number>();
+        for (let i = 0; i < d.length; i += 4) grey.add(d[i]!);
+        return { width: c.width, height: c.height, levels: grey.size };
+      });
+      // 24 images of 28×28 at zoom 3 on 8 columns: 8·(84+2)+2 by 3·(84+2)+2.
+      expect(stats).toMatchObject({ width: 690, height: 260 });
+      expect(stats.levels).toBeGreaterThan(50);
+      const s = (await hook(page)).lastSample!;
+      expect(s).toMatchObject({ model: 'glow-fmnist-small', n: 24, nonFinite: 0 });
+      expect(s.max - s.min).toBeGreaterThan(0.2);
+      // The same latents (core's seeded noise: 24 at the default temperature 0.5, seed 0) decoded by onnxruntime-node.
+      if (!nodePixels) {
+        const { flow } = await shippedCheckpoint('glow-fmnist-small');
+        const rt = await openRuntime(flow, 'ort-node-cpu');
+        nodePixels = (await rt.decode(sampleNoise({ n: 24, temperature: 0.5, seed: 0 }, flow.spec.event))).data;
+        await rt.dispose();
+      }
+      expect(s.pixels).toHaveLength(nodePixels.length);
+      let worst = 0;
+      s.pixels.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - nodePixels![i]!))));
+      console.log(`playground sample on ${engine} vs ort-node-cpu: max |Δpixel| ${worst.toExponential(2)}`);
+      // float32 on both sides, other kernels (measured 4e-7 on ort-web-wasm).
+      expect(worst).toBeLessThan(1e-5);
     });
-    // 24 images of 28×28 at zoom 3 on 8 columns: 8·(84+2)+2 by 3·(84+2)+2.
-    expect(stats).toMatchObject({ width: 690, height: 260 });
-    expect(stats.levels).toBeGreaterThan(50);
-    const s = (await hook(page)).lastSample!;
-    expect(s).toMatchObject({ model: 'glow-fmnist-small', n: 24, nonFinite: 0 });
-    expect(s.max - s.min).toBeGreaterThan(0.2);
-    // The same latents (core's seeded noise: 24 at temperature 0.5, seed 0) decoded by onnxruntime-node.
-    const { flow } = await shippedCheckpoint('glow-fmnist-small');
-    const rt = await openRuntime(flow, 'ort-node-cpu');
-    const node = await rt.decode(sampleNoise({ n: 24, temperature: 0.5, seed: 0 }, flow.spec.event));
-    await rt.dispose();
-    expect(s.pixels).toHaveLength(node.data.length);
-    let worst = 0;
-    s.pixels.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - node.data[i]!))));
-    console.log(`playground sample on ort-web-wasm vs ort-node-cpu: max |Δpixel| ${worst.toExponential(2)}`);
-    // float32 on both sides, WebAssembly vs native kernels (measured ~4e-7).
-    expect(worst).toBeLessThan(1e-5);
-  });
+  }
 
   test('slerp keeps the latent norm between two samples of the grid', async () => {
     await page.click('#interp-run');
     await page.waitForFunction(() => (window as unknown as { __playground: PlaygroundHook }).__playground.lastInterpolation !== undefined, undefined, { timeout: 60_000 });
     const it = (await hook(page)).lastInterpolation!;
-    expect(it).toMatchObject({ engine: 'ort-web-wasm', frames: 10, path: 'slerp' });
+    expect(it).toMatchObject({ engine: 'tfjs-wasm', frames: 10, path: 'slerp' });
     // The norm goes linearly from |a| to |b| along a slerp path.
     const [first, last] = [it.norms[0]!, it.norms.at(-1)!];
     it.norms.forEach((v, f) => expect(Math.abs(v - (first + ((last - first) * f) / 9))).toBeLessThan(1e-9 * first));
@@ -180,6 +185,39 @@ describe.skipIf(!existsSync(CHROMIUM))(`the playground in headless Chromium (${C
     expect(after).toBeLessThan(before - 0.3);
     const status = await page.textContent('#status');
     expect(status).toContain('done');
+  });
+
+  test('clicks on the plot add drawn data points', async () => {
+    await page.selectOption('#train-data', 'drawn');
+    expect((await hook(page)).dataPoints).toBe(0);
+    await page.locator('#train-density').scrollIntoViewIfNeeded();
+    const box = (await page.locator('#train-density').boundingBox())!;
+    // Inside the plot (34 px left margin, 8 px top, 320 px square, drawn at 1:1).
+    for (const [x, y] of [[100, 100], [200, 150], [300, 250]] as const) await page.mouse.click(box.x + x, box.y + y);
+    expect((await hook(page)).dataPoints).toBe(75);
+    await page.click('#train-clear');
+    expect((await hook(page)).dataPoints).toBe(0);
+  });
+
+  test('the mini-bench times ort-web-wasm and tfjs-wasm and offers the faster', async () => {
+    for (const box of await page.locator('#bench-engines input').all()) await box.setChecked(['ort-web-wasm', 'tfjs-wasm'].includes(await box.inputValue()));
+    await page.click('#bench-run');
+    await page.waitForFunction(() => {
+      const h = (window as unknown as { __playground: PlaygroundHook }).__playground;
+      return h.busy === 0 && h.bench.length === 2;
+    }, undefined, { timeout: 60_000 });
+    const rows = (await hook(page)).bench;
+    expect(rows.map((r) => r.engine)).toEqual(['ort-web-wasm', 'tfjs-wasm']);
+    for (const r of rows) {
+      expect(r.error).toBeUndefined();
+      expect(Object.keys(r.ms).sort()).toEqual(['logProb@1', 'logProb@64', 'sample@1', 'sample@64']);
+      for (const v of Object.values(r.ms)) expect(v).toBeGreaterThan(0);
+    }
+    const fastest = rows.reduce((a, b) => (b.ms['logProb@64']! < a.ms['logProb@64']! ? b : a)).engine;
+    await page.click('#bench-use');
+    expect(await page.inputValue('#engine')).toBe(fastest);
+    mkdirSync(join(root, 'test-results'), { recursive: true });
+    await page.screenshot({ path: join(root, 'test-results', 'playground.png'), fullPage: true });
   });
 
   test('no page errors', () => {

@@ -1,4 +1,4 @@
-import { Rng, sampleNoise, type FlowRuntime } from '@bijective/core';
+import { Rng, type FlowRuntime } from '@bijective/core';
 import { $, option, type App, type BenchRow } from '../app.js';
 import type { BrowserEngine } from '../engines.js';
 import type { CheckpointEntry } from '../../assets-plugin.js';
@@ -29,10 +29,7 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
 
 function cellFn(rt: FlowRuntime, what: 'logProb' | 'sample', n: number): () => Promise<unknown> {
   const x = { data: new Float32Array(n * 2).map((_, i) => new Rng(i).normal()), shape: [n, 2] };
-  if (what === 'logProb') return () => rt.logProb(x);
-  // sample = core's seeded noise + decode, as every engine's guarded runtime does it.
-  const z = sampleNoise({ n, seed: 0 }, [2]);
-  return () => rt.decode(z);
+  return what === 'logProb' ? () => rt.logProb(x) : () => rt.sample({ n, seed: 0 });
 }
 
 /**
@@ -43,6 +40,16 @@ export function benchPanel(app: App, models: readonly CheckpointEntry[], engines
   const model = $<HTMLSelectElement>('bench-model');
   const body = $('bench').querySelector('tbody')!;
   const useBtn = $<HTMLButtonElement>('bench-use');
+  const picks = $('bench-engines');
+  for (const e of engines.filter((s) => s.available)) {
+    const label = document.createElement('label');
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.value = e.engine;
+    box.checked = !e.software;
+    label.append(box, ` ${e.engine}`);
+    picks.append(label, ' ');
+  }
   for (const m of models) option(model, m.name);
   if (models.some((m) => m.name === 'realnvp-2d')) model.value = 'realnvp-2d';
   let fastest: string | undefined;
@@ -72,21 +79,23 @@ export function benchPanel(app: App, models: readonly CheckpointEntry[], engines
   const run = () =>
     app.task(`bench of ${model.value}`, async (progress) => {
       const rows: BenchRow[] = (app.hook.bench = []);
-      for (const e of engines.filter((s) => s.available)) {
-        const row: BenchRow = { engine: e.engine, ms: {} };
+      const chosen = Array.from(picks.querySelectorAll<HTMLInputElement>('input:checked'), (b) => b.value);
+      if (chosen.length === 0) throw new Error('tick at least one engine to bench');
+      for (const engine of chosen) {
+        const row: BenchRow = { engine, ms: {} };
         rows.push(row);
         render(rows);
         try {
-          progress(`${e.engine}: starting`);
-          const rt = await app.runtime(model.value, e.engine);
+          progress(`${engine}: starting`);
+          const rt = await app.runtime(model.value, engine);
           for (const [what, n] of CELLS) {
-            progress(`${e.engine}: ${what} ×${n}`);
+            progress(`${engine}: ${what} ×${n}`);
             row.ms[`${what}@${n}`] = await time(cellFn(rt, what, n));
             render(rows);
           }
         } catch (err) {
           row.error = (err as Error).message;
-          app.error(`bench on ${e.engine}`, err);
+          app.error(`bench on ${engine}`, err);
         }
         render(rows);
       }

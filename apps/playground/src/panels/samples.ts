@@ -48,6 +48,7 @@ export function samplePanel(app: App, models: readonly CheckpointEntry[], engine
   const grid = $<HTMLCanvasElement>('sample-grid');
   const strip = $<HTMLCanvasElement>('interp-strip');
   for (const m of models) option(model, m.name, `${m.name}${m.conditional ? ' (class-conditional)' : ''}`);
+  if (models.some((m) => m.name === 'glow-fmnist-small')) model.value = 'glow-fmnist-small';
   let latents: { model: string; z: Float64Array | Float32Array; d: number; h: number; w: number; context?: Tensor } | undefined;
   let ends: [number, number] = [0, 1];
   const endsText = () => ($('interp-ends').textContent = `A = sample ${ends[0] + 1}, B = sample ${ends[1] + 1}`);

@@ -76,10 +76,13 @@ export function trainPanel(app: App, engines: readonly BrowserEngine[], defaultT
   let points: Float64Array = datasetPoints('mixture', POINTS, 1);
   let controller: AbortController | undefined;
 
+  const truth = $<HTMLCanvasElement>('train-true');
+  drawDensity(truth, trueDensity, PLANE, undefined, 'true density of the mixture');
   const showData = () => {
     points = dataSel.value === 'drawn' ? Float64Array.from(drawn) : datasetPoints(dataSel.value, POINTS, 1);
-    const title = dataSel.value === 'mixture' ? 'true density p(x)' : undefined;
-    drawDensity(density, dataSel.value === 'mixture' ? trueDensity : undefined, PLANE, points, title);
+    truth.hidden = dataSel.value !== 'mixture';
+    app.hook.dataPoints = points.length / 2;
+    drawDensity(density, undefined, PLANE, points, `${points.length / 2} training points`);
   };
 
   /** Adds 25 points around a click (σ = 0.15), so a few clicks make a trainable density. */
