@@ -55,6 +55,7 @@ export class App {
   readonly hook: PlaygroundHook = { ready: false, engines: [], defaultEngine: undefined, defaultTrainer: undefined, busy: 0, errors: [], training: { state: 'idle', losses: [], steps: 0 }, dataPoints: 0, bench: [] };
   private readonly checkpoints = new Map<string, Promise<FetchedCheckpoint>>();
   private readonly runtimes = new Map<string, Promise<FlowRuntime>>();
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(readonly baseUrl: string) {}
 
@@ -74,22 +75,32 @@ export class App {
     console.error(text, e);
   }
 
-  /** Runs a task with its progress on the status line and any error shown in the page. */
-  async task<T>(label: string, fn: (progress: (text: string) => void) => Promise<T>): Promise<T | undefined> {
+  /**
+   * Runs a task with its progress on the status line and any error shown in the page. Tasks run
+   * one at a time, in the order asked: tfjs has one global backend, and a sample on one tfjs
+   * engine must not switch it under a training step on another.
+   */
+  task<T>(label: string, fn: (progress: (text: string) => void) => Promise<T>): Promise<T | undefined> {
     this.hook.busy++;
-    const start = performance.now();
-    this.status(`${label}…`);
-    try {
-      const out = await fn((text) => this.status(`${label}: ${text}`));
-      this.hook.busy--;
-      this.status(`${label}: done in ${((performance.now() - start) / 1000).toFixed(2)} s`);
-      return out;
-    } catch (e) {
-      this.hook.busy--;
-      this.error(label, e);
-      this.status(`${label}: failed (see the error above)`);
-      return undefined;
-    }
+    if (this.hook.busy > 1) this.status(`${label}: waiting for the running task to finish`);
+    const run = async (): Promise<T | undefined> => {
+      const start = performance.now();
+      this.status(`${label}…`);
+      try {
+        const out = await fn((text) => this.status(`${label}: ${text}`));
+        this.hook.busy--;
+        this.status(`${label}: done in ${((performance.now() - start) / 1000).toFixed(2)} s`);
+        return out;
+      } catch (e) {
+        this.hook.busy--;
+        this.error(label, e);
+        this.status(`${label}: failed (see the error above)`);
+        return undefined;
+      }
+    };
+    const result = this.queue.then(run);
+    this.queue = result.then(() => undefined);
+    return result;
   }
 
   checkpoint(name: string): Promise<FetchedCheckpoint> {
