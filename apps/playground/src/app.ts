@@ -14,7 +14,7 @@ export interface PlaygroundHook {
   /** Every error the page has shown. */
   errors: string[];
   /** The last grid: finite pixel range, images with a non-finite pixel, and every pixel (`[n, C, H, W]` row-major). */
-  lastSample?: { model: string; engine: string; n: number; min: number; max: number; ms: number; nonFinite: number; pixels: number[] };
+  lastSample?: { model: string; engine: string; n: number; temperature: number; seed: number; min: number; max: number; ms: number; nonFinite: number; pixels: number[] };
   lastInterpolation?: { model: string; engine: string; frames: number; path: string; norms: number[] };
   /** The last live training run: loss per step (nats), steps done, ms until the first step ended (gradient program compiled) and in all. */
   training: { state: 'idle' | 'running' | 'done' | 'stopped' | 'error'; engine?: string; preset?: string; losses: number[]; steps: number; firstStepMs?: number; ms?: number };

@@ -146,9 +146,20 @@ describe.skipIf(!existsSync(CHROMIUM))(`the playground in headless Chromium (${C
   for (const engine of ['ort-web-wasm', 'tfjs-wasm']) {
     test(`a sample grid of glow-fmnist-small on ${engine} draws varied pixels, equal to onnxruntime-node's for the seed`, async () => {
       await page.selectOption('#engine', engine);
-      await page.selectOption('#sample-model', 'glow-fmnist-small');
+      if (engine === 'ort-web-wasm') {
+        // Before the first grid, these only set what it will be.
+        await page.fill('#temperature', '0.5');
+        await page.selectOption('#sample-model', 'glow-fmnist-small');
+      }
       await page.click('#sample-run');
-      await page.waitForFunction((e) => (window as unknown as { __playground: PlaygroundHook }).__playground.lastSample?.engine === e, engine, { timeout: 60_000 });
+      await page.waitForFunction(
+        (e) => {
+          const h = (window as unknown as { __playground: PlaygroundHook }).__playground;
+          return h.busy === 0 && h.lastSample?.engine === e && h.lastSample.model === 'glow-fmnist-small';
+        },
+        engine,
+        { timeout: 60_000 },
+      );
       const stats = await page.evaluate(() => {
         const c = document.getElementById('sample-grid') as HTMLCanvasElement;
         const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
@@ -160,9 +171,9 @@ describe.skipIf(!existsSync(CHROMIUM))(`the playground in headless Chromium (${C
       expect(stats).toMatchObject({ width: 690, height: 260 });
       expect(stats.levels).toBeGreaterThan(50);
       const s = (await hook(page)).lastSample!;
-      expect(s).toMatchObject({ model: 'glow-fmnist-small', n: 24, nonFinite: 0 });
+      expect(s).toMatchObject({ model: 'glow-fmnist-small', n: 24, temperature: 0.5, seed: 0, nonFinite: 0 });
       expect(s.max - s.min).toBeGreaterThan(0.2);
-      // The same latents (core's seeded noise: 24 at the default temperature 0.5, seed 0) decoded by onnxruntime-node.
+      // The same latents (core's seeded noise: 24 at temperature 0.5, seed 0) decoded by onnxruntime-node.
       if (!nodePixels) {
         const { flow } = await shippedCheckpoint('glow-fmnist-small');
         const rt = await openRuntime(flow, 'ort-node-cpu');
