@@ -1,22 +1,10 @@
-import { engineStatus, type EngineStatus } from '@bijective/core';
+import { engineStatus } from '@bijective/core';
 import { env } from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { wasmEngine, registerEngine } from '@bijective/backend-tfjs';
+import { BROWSER_ENGINES, type BrowserEngine } from './choice.js';
 
-/**
- * The engines a browser can have, in the order the page prefers them when it picks a default:
- * a hardware GPU first (onnxruntime-web's WebGPU, then tfjs' WebGPU and WebGL), then
- * WebAssembly (onnxruntime-web, then tfjs), then plain JavaScript. A GPU engine whose adapter
- * is a software one (SwiftShader, llvmpipe: headless browsers, GPU blocklists) is listed but
- * never the default, since it runs slower than WebAssembly. Once the mini-bench has run, the
- * page offers its fastest engine instead.
- */
-export const BROWSER_ENGINES = ['ort-web-webgpu', 'tfjs-webgpu', 'tfjs-webgl', 'ort-web-wasm', 'tfjs-wasm', 'tfjs-cpu', 'reference'] as const;
-
-export interface BrowserEngine extends EngineStatus {
-  /** The adapter or renderer is a software one (only for GPU engines). */
-  software?: string;
-}
+export { BROWSER_ENGINES, defaultEngine, defaultTrainer, type BrowserEngine } from './choice.js';
 
 const GPU_ENGINES = new Set(['ort-web-webgpu', 'tfjs-webgpu', 'tfjs-webgl']);
 const SOFTWARE = /swiftshader|llvmpipe|softpipe|software|basic render/i;
@@ -78,20 +66,4 @@ export async function probeEngines(onEach?: (e: BrowserEngine) => void): Promise
     onEach?.(s);
   }
   return out;
-}
-
-/** The default engine: the first available one of {@link BROWSER_ENGINES} that is not a software GPU. */
-export function defaultEngine(engines: readonly BrowserEngine[]): string | undefined {
-  return (engines.find((e) => e.available && !e.software) ?? engines.find((e) => e.available))?.engine;
-}
-
-/**
- * The default training engine: the first available of tfjs-wasm, ort-web-wasm, tfjs-cpu, then
- * any other that trains. A 2-D flow's networks are tiny (64-64 MLPs), so per-step overhead
- * decides, and WebAssembly has the least of it.
- */
-export function defaultTrainer(engines: readonly BrowserEngine[]): string | undefined {
-  const trains = engines.filter((e) => e.available && e.trains);
-  const order = ['tfjs-wasm', 'ort-web-wasm', 'tfjs-cpu'];
-  return order.find((n) => trains.some((e) => e.engine === n)) ?? trains.find((e) => !e.software)?.engine ?? trains[0]?.engine;
 }
