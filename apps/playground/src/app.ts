@@ -18,6 +18,8 @@ export interface PlaygroundHook {
   lastInterpolation?: { model: string; engine: string; frames: number; path: string; norms: number[] };
   /** The last live training run: loss per step (nats), steps done, ms until the first step ended (gradient program compiled) and in all. */
   training: { state: 'idle' | 'running' | 'done' | 'stopped' | 'error'; engine?: string; preset?: string; losses: number[]; steps: number; firstStepMs?: number; ms?: number };
+  /** The last attribute edit: classes, the direction's norm, max |frame 0 − image| and mean |last frame − frame 0| per pixel. */
+  lastEdit?: { engine: string; from: number; to: number; perClass: number; directionNorm: number; reconstructionError: number; meanChange: number };
   /** Points in the live-training dataset (drawn ones included). */
   dataPoints: number;
   bench: BenchRow[];

@@ -4,6 +4,7 @@ import { checkpoints } from 'virtual:bijective-checkpoints';
 import { $, App, option } from './app.js';
 import { configureEngines, defaultEngine, defaultTrainer, probeEngines, type BrowserEngine } from './engines.js';
 import { benchPanel } from './panels/bench.js';
+import { editPanel } from './panels/edit.js';
 import { samplePanel } from './panels/samples.js';
 import { trainPanel } from './panels/train.js';
 
@@ -51,6 +52,7 @@ async function start(): Promise<void> {
   const images = checkpoints.filter((c) => c.event.length === 3);
   const vectors = checkpoints.filter((c) => c.event.length === 1 && c.event[0] === 2);
   samplePanel(app, images, () => select.value);
+  editPanel(app, checkpoints.map((c) => c.name), () => select.value);
   trainPanel(app, engines, trainer);
   benchPanel(app, vectors, engines, (e) => {
     select.value = e;
