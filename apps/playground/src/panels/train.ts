@@ -137,7 +137,9 @@ export function trainPanel(app: App, engines: readonly BrowserEngine[], defaultT
       progress('compiling the gradient program');
       const engine = await openGradients(engineName);
       try {
+        let drawnAt = -1;
         const redraw = async (step: number) => {
+          drawnAt = step;
           const h = await heatmap(engine, flow, program);
           program = h.program;
           drawDensity(density, h.logp, PLANE, points, `model density · step ${step}`);
@@ -166,7 +168,7 @@ export function trainPanel(app: App, engines: readonly BrowserEngine[], defaultT
             }
           },
         });
-        await redraw(training.steps);
+        if (drawnAt !== training.steps) await redraw(training.steps);
         training.state = result.stopped ? 'stopped' : 'done';
       } catch (e) {
         training.state = 'error';
