@@ -28,7 +28,8 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
 }
 
 function cellFn(rt: FlowRuntime, what: 'logProb' | 'sample', n: number): () => Promise<unknown> {
-  const x = { data: new Float32Array(n * 2).map((_, i) => new Rng(i).normal()), shape: [n, 2] };
+  const rng = new Rng(n);
+  const x = { data: Float32Array.from({ length: n * 2 }, () => rng.normal()), shape: [n, 2] };
   return what === 'logProb' ? () => rt.logProb(x) : () => rt.sample({ n, seed: 0 });
 }
 

@@ -134,9 +134,9 @@ export function trainPanel(app: App, engines: readonly BrowserEngine[], defaultT
       const t0 = performance.now();
       let program: GradientProgram | undefined;
       let lastYield = performance.now();
-      progress('compiling the gradient program');
-      const engine = await openGradients(engineName);
       try {
+        progress('compiling the gradient program');
+        const engine = await openGradients(engineName);
         let drawnAt = -1;
         const redraw = async (step: number) => {
           drawnAt = step;
