@@ -8,7 +8,7 @@ import { join } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 // Each project's Vitest run writes <project>/test-results/vitest.json (the test target's declared
 // Nx output, so a cache hit restores it). Clear them first: a stale report must never be counted.
-const projects = ['packages/core', 'packages/backend-tfjs', 'packages/backend-onnx', 'packages/models', 'apps/bench'];
+const projects = ['packages/core', 'packages/backend-tfjs', 'packages/backend-onnx', 'packages/models', 'apps/bench', 'apps/playground'];
 const reportOf = (p) => join(root, p, 'test-results', 'vitest.json');
 for (const p of projects) rmSync(join(root, p, 'test-results'), { recursive: true, force: true });
 const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' };

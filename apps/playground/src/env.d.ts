@@ -1,0 +1,4 @@
+declare module 'virtual:bijective-checkpoints' {
+  import type { CheckpointEntry } from '../assets-plugin.js';
+  export const checkpoints: CheckpointEntry[];
+}
