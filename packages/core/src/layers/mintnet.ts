@@ -21,6 +21,12 @@ import { defineLayer, type LayerContext } from './layer.js';
  * The centre taps with deg(i) = deg(o) of all three convolutions are exp of a free
  * parameter (positive); the other kept taps are free.
  *
+ * Parameters: `v1..v3` [cout, cin, 3, 3] hold the free taps (read through the `off` mask);
+ * `u1..u3` [cout, cin / C] hold only the centre-diagonal log-taps, u[o, j] for
+ * W[o, j·C + (o mod C)] — one per kept entry (a full [cout, cin, 3, 3] u would be 9·C times
+ * larger and mostly masked). The masked-out entries of v (the taps after the centre, about
+ * half) are still stored: placing the kept taps compactly would need a gather.
+ *
  * Diagonal: ∂f is triangular in the order above, so its diagonal at (c, p) is
  *   d(c, p) = t_c + Σ_{k2, k1 of degree c} W3[c, k2]·ELU'(a2[k2, p])·W2[k2, k1]·ELU'(a1[k1, p])·W1[k1, c]
  * (centre taps), computed as v1 = ELU'(a1) ⊙ w1 (w1[k1] = W1[k1, deg k1]), v2 = ELU'(a2) ⊙
@@ -85,6 +91,13 @@ export function mintMasks(cout: number, cin: number, c: number, reverse: boolean
   return { off, diag };
 }
 
+/** K[o, 0, r, t] = 1 iff r = o mod C and t is the centre tap (4 of 3×3), shape [cout, 1, C, 9]. */
+function centreOneHot(cout: number, c: number): Float64Array {
+  const k = new Float64Array(cout * c * 9);
+  for (let o = 0; o < cout; o++) k[(o * c + (o % c)) * 9 + 4] = 1;
+  return k;
+}
+
 interface Weights {
   w: [Value, Value, Value];
   b: [Value, Value, Value];
@@ -100,9 +113,12 @@ const SHAPES = (c: number, l: number): [number, number][] => [
 function weights(ctx: LayerContext, spec: MintBlockSpec, c: number): Weights {
   const g = ctx.g;
   const w = SHAPES(c, spec.hidden).map(([co, ci], k) => {
-    const { off, diag } = mintMasks(co, ci, c, spec.order === 'reverse');
+    const { off } = mintMasks(co, ci, c, spec.order === 'reverse');
     const shape = [co, ci, 3, 3];
-    return g.add(g.mul(ctx.param(`v${k + 1}`), g.constant(off, shape)), g.mul(g.exp(ctx.param(`u${k + 1}`)), g.constant(diag, shape)));
+    // u[o, j] is the centre tap W[o, j·C + (o mod C)]: exp(u) broadcast against the one-hot
+    // K[o, 0, r, t] = [r = o mod C and t = centre], then [co, ci/C, C, 9] → [co, ci, 3, 3].
+    const centre = g.mul(g.reshape(g.exp(ctx.param(`u${k + 1}`)), [co, ci / c, 1, 1]), g.constant(centreOneHot(co, c), [co, 1, c, 9]));
+    return g.add(g.mul(ctx.param(`v${k + 1}`), g.constant(off, shape)), g.reshape(centre, shape));
   }) as [Value, Value, Value];
   const b = [1, 2, 3].map((k) => ctx.param(`b${k}`)) as [Value, Value, Value];
   return { w, b, logT: ctx.param('logT') };
@@ -160,7 +176,7 @@ export const mintBlock = defineLayer<MintBlockSpec>({
     SHAPES(c, spec.hidden).forEach(([co, ci], k) => {
       const n = co * ci * 9;
       out[`v${k + 1}`] = { shape: [co, ci, 3, 3], init: normal(n, INIT_STD / Math.sqrt(9 * ci)) };
-      out[`u${k + 1}`] = { shape: [co, ci, 3, 3], init: () => new Float64Array(n).fill(Math.log(INIT_CENTRE)) };
+      out[`u${k + 1}`] = { shape: [co, ci / c], init: () => new Float64Array(co * ci / c).fill(Math.log(INIT_CENTRE)) };
       out[`b${k + 1}`] = { shape: [co], init: () => new Float64Array(co) };
     });
     out.logT = { shape: [c], init: () => new Float64Array(c) };
