@@ -90,7 +90,9 @@ describe('named presets', () => {
     const full = getPreset('mintnet-fmnist').spec();
     const blocks = full.layers.filter((l) => l.type === 'mintBlock');
     expect(blocks).toHaveLength(40);
-    expect(blocks.every((l) => l.hidden === 45 && l.iterations === undefined)).toBe(true);
+    // the official code's sampling iterations (n_iters: 100): the count a block needs grows with training
+    expect(blocks.every((l) => l.hidden === 45 && l.iterations === 100)).toBe(true);
+    expect(small.layers.filter((l) => l.type === 'mintBlock').every((l) => l.iterations === undefined)).toBe(true);
     const types = full.layers.map((l) => l.type);
     expect(types.indexOf('squeeze')).toBe(1 + 6 * 3);
     expect(types.indexOf('split')).toBe(1 + 12 * 3 + 1);
