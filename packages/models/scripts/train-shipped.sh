@@ -33,7 +33,7 @@ for arg in "$@"; do
     *) PRESETS+=("$arg") ;;
   esac
 done
-[ ${#PRESETS[@]} -eq 0 ] && PRESETS=(nice-2d realnvp-2d maf-2d iaf-2d nsf-2d gf-2d glow-fmnist-small)
+[ ${#PRESETS[@]} -eq 0 ] && PRESETS=(nice-2d realnvp-2d maf-2d iaf-2d nsf-2d gf-2d glow-fmnist-small mintnet-fmnist-small)
 
 bijective() { node --conditions=@bijective/source --import tsx src/cli/bin.ts "$@"; }
 
