@@ -43,8 +43,9 @@ function subFlow(event: number[], layers: LayerSpec[], from: number): Flow {
   return sub;
 }
 
-const encode = (f: Flow, x: Tensor) => runReference(f, traceFlow(f, 'density'), { x }).z!;
-const decode = (f: Flow, z: Tensor) => runReference(f, traceFlow(f, 'sample'), { z }).x!;
+const own = (t: { data: ArrayLike<number>; shape: readonly number[] }): Tensor => ({ data: Float64Array.from(t.data), shape: [...t.shape] });
+const encode = (f: Flow, x: Tensor) => own(runReference(f, traceFlow(f, 'density'), { x }).z!);
+const decode = (f: Flow, z: Tensor) => own(runReference(f, traceFlow(f, 'sample'), { z }).x!);
 
 const blocks = flow.layers.map((l, i) => [l, i] as const).filter(([l]) => l.spec.type === 'mintBlock');
 const worst = new Map<number, { res: number; err: number }>();
@@ -70,7 +71,7 @@ for (const [layer, i] of blocks) {
     worst.set(k, { res: Math.max(w.res, res), err: Math.max(w.err, err) });
     row.push(`${k}:${res.toExponential(0)}`);
   }
-  console.log(`block ${i} [${layer.inShape.join(', ')}] ${(layer.spec as { order: string }).order}  max|z|=${Math.max(...Array.from(z.data, Math.abs)).toFixed(2)}  ${row.join(' ')}`);
+  console.log(`block ${i} [${layer.inShape.join(', ')}] ${String((layer.spec as unknown as { order: string }).order)}  max|z|=${Math.max(...Array.from(z.data, Math.abs)).toFixed(2)}  ${row.join(' ')}`);
 }
 console.log('\nk   | max over blocks of max|f(x_k) − z| | max|x_k − x|');
 for (const k of ks) console.log(`${String(k).padEnd(3)} | ${worst.get(k)!.res.toExponential(1)} | ${worst.get(k)!.err.toExponential(1)}`);
