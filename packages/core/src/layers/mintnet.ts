@@ -69,9 +69,10 @@ import { defineLayer, type LayerContext } from './layer.js';
  *
  * The slowest block (the 8×7×7 level's last natural one) overshoots up to k ≈ 10 before the
  * quadratic phase; the same run's checkpoints at 1500 and 500 steps reached 3e-5 and 9e-8 at
- * k = 20: the count needed grows with training. In float32 (ORT, tfjs-wasm) 50 iterations give
- * max|f⁻¹(f(x)) − x| = 2.6e-6 / 3.1e-6 on 64 test images through the whole flow. Default: α = 1 and 50 iterations (20 past
- * the measured convergence at 30); the paper-scale preset uses 100, the official code's.
+ * k = 20: the count needed grows with training. In float32 (ORT, tfjs-wasm) 50 iterations
+ * give max|f⁻¹(f(x)) − x| = 2.6e-6 / 3.1e-6 on 64 test images through the whole flow.
+ * Defaults: α = 1 and 50 iterations (20 past the measured convergence at 30); the
+ * paper-scale preset mintnet-fmnist uses 100, the official code's count.
  *
  * Init (data-free): off-centre-diagonal taps N(0, 0.05²/fan-in·9), centre-diagonal exp(U)
  * with U = log 0.01, biases and logT zero: the block starts close to the identity.
