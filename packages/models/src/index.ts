@@ -9,6 +9,7 @@ export * from './presets/nice.js';
 export * from './presets/realnvp.js';
 export * from './presets/nsf.js';
 export * from './presets/glow.js';
+export * from './presets/mintnet.js';
 export * from './presets/autoregressive.js';
 export * from './presets/gaussianization.js';
 export * from './presets/registry.js';

@@ -9,7 +9,7 @@ import { FLOW_FILE, loadCheckpoint, type CheckpointMeta } from '@bijective/core/
  * so the bench and the examples run offline without training. They are produced by
  * `scripts/train-shipped.sh` (each `flow.json` records the exact command and its test metrics).
  */
-export const SHIPPED_PRESETS = ['nice-2d', 'realnvp-2d', 'maf-2d', 'iaf-2d', 'nsf-2d', 'gf-2d', 'glow-fmnist-small', 'glow-fmnist-cond-small'] as const;
+export const SHIPPED_PRESETS = ['nice-2d', 'realnvp-2d', 'maf-2d', 'iaf-2d', 'nsf-2d', 'gf-2d', 'glow-fmnist-small', 'glow-fmnist-cond-small', 'mintnet-fmnist-small'] as const;
 
 /** `checkpoints/` beside `src/` and `dist/` (this file lives in one of them). */
 export const SHIPPED_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', 'checkpoints');

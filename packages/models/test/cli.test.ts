@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { createFlow } from '@bijective/core';
 import { saveCheckpoint } from '@bijective/core/node';
-import { getPreset, loadDataset } from '../src/node.js';
+import { getPreset, loadDataset, presets } from '../src/node.js';
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -176,6 +176,15 @@ describe('bijective CLI usage', () => {
       expect(r.stdout, c).toContain(`Usage: bijective ${c}`);
     }
     expect((await inProcess(['train', '--help'])).stdout).toMatch(/--resume[\s\S]*--seed/);
+  });
+
+  test('presets lists every preset with the training defaults train takes for it', async () => {
+    const r = await inProcess(['presets']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(Object.keys(presets).length);
+    expect(lines.find((l) => l.startsWith('mintnet-fmnist-small '))).toMatch(/^mintnet-fmnist-small +mintnet +dataset fmnist +steps 4000 +batch 64 +lr 1e-3 +MintNet on 1×28×28/);
+    expect(lines.find((l) => l.startsWith('nsf-fmnist '))).toMatch(/steps 20000 +batch 64 +lr 5e-4 /);
   });
 
   const errorCases = (): [string[], RegExp][] => [

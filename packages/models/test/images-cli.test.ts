@@ -66,7 +66,7 @@ describe('shipped checkpoints', () => {
       expect(String(meta.command)).toMatch(/^bijective train --preset /);
       expect(Number.isFinite((meta.metrics as { test: { nll: number } }).test.nll)).toBe(true);
     }
-    expect(() => shippedCheckpointDir('glow-cifar')).toThrow(/no shipped checkpoint 'glow-cifar' in .*checkpoints; shipped presets are nice-2d, realnvp-2d, maf-2d, iaf-2d, nsf-2d, gf-2d, glow-fmnist-small, glow-fmnist-cond-small/);
+    expect(() => shippedCheckpointDir('glow-cifar')).toThrow(/no shipped checkpoint 'glow-cifar' in .*checkpoints; shipped presets are nice-2d, realnvp-2d, maf-2d, iaf-2d, nsf-2d, gf-2d, glow-fmnist-small, glow-fmnist-cond-small, mintnet-fmnist-small/);
     const absent = SHIPPED_PRESETS.find((p) => !present.includes(p));
     if (absent) expect(() => shippedCheckpointDir(absent)).toThrow(/produced by packages\/models\/scripts\/train-shipped\.sh/);
   });

@@ -1,9 +1,9 @@
 import { createFlow, latentPieces, runReference, sizeOf, traceFlow, type Flow, type FlowSpec } from '@bijective/core';
 import { describe, expect, test } from 'vitest';
-import { PresetError, UnknownPresetError, families, getPreset, glowFlow, iafFlow, mafFlow, presets, realnvpFlow } from '../src/node.js';
+import { PresetError, UnknownPresetError, families, getPreset, glowFlow, iafFlow, mafFlow, mintnetFlow, presets, realnvpFlow } from '../src/node.js';
 import { inputFor, maxAbsDiff, perturbedFlow } from './helpers.js';
 
-const REQUIRED = ['realnvp-2d', 'maf-2d', 'iaf-2d', 'nice-2d', 'nice-mnist', 'realnvp-fmnist', 'glow-fmnist-small', 'glow-fmnist', 'maf-784', 'iaf-784'];
+const REQUIRED = ['realnvp-2d', 'maf-2d', 'iaf-2d', 'nice-2d', 'nice-mnist', 'realnvp-fmnist', 'glow-fmnist-small', 'glow-fmnist', 'maf-784', 'iaf-784', 'mintnet-fmnist-small', 'mintnet-fmnist'];
 const DATASET_SIZE: Record<string, number> = { mixture: 2, moons: 2, fmnist: 784, mnist: 784 };
 
 /**
@@ -78,6 +78,28 @@ describe('named presets', () => {
     expect(gf.filter((t) => t === 'gaussianize')).toHaveLength(9);
   });
 
+  test('mintnet presets: logit, then per level paired Mint layers (ActNorm → mintBlock natural → reverse); squeeze between levels, split before the second squeeze', () => {
+    const mint = (spec: FlowSpec) => spec.layers.map((l) => (l.type === 'mintBlock' ? `mint-${l.order as string}-${l.hidden as number}` : l.type));
+    const pair = (h: number) => ['actNorm', `mint-natural-${h}`, `mint-reverse-${h}`];
+    const small = getPreset('mintnet-fmnist-small').spec();
+    expect(mint(small)).toEqual(['logit', ...pair(4), 'squeeze', ...pair(4), ...pair(4), 'split', 'squeeze', ...pair(4), ...pair(4)]);
+    expect(small.layers[0]).toMatchObject({ alpha: 0.05 });
+    // 28×28 → squeeze → 4×14×14, half of it leaves, → squeeze → 8×7×7
+    expect(latentPieces(createFlow(small))).toEqual([[2, 14, 14], [8, 7, 7]]);
+    // The paper's MNIST scale: 6 + 6 + 8 pairs, latent size 45.
+    const full = getPreset('mintnet-fmnist').spec();
+    const blocks = full.layers.filter((l) => l.type === 'mintBlock');
+    expect(blocks).toHaveLength(40);
+    // the official code's sampling iterations (n_iters: 100): the count a block needs grows with training
+    expect(blocks.every((l) => l.hidden === 45 && l.iterations === 100)).toBe(true);
+    expect(small.layers.filter((l) => l.type === 'mintBlock').every((l) => l.iterations === undefined)).toBe(true);
+    const types = full.layers.map((l) => l.type);
+    expect(types.indexOf('squeeze')).toBe(1 + 6 * 3);
+    expect(types.indexOf('split')).toBe(1 + 12 * 3 + 1);
+    expect(mintnetFlow({ event: [3, 8, 8], steps: [1, 1], splitPrior: 'none', iterations: 30 }).layers.map((l) => l.type)).toEqual(['logit', 'actNorm', 'mintBlock', 'mintBlock', 'squeeze', 'actNorm', 'mintBlock', 'mintBlock']);
+    expect(mintnetFlow({ event: [1, 4, 4], steps: [1], iterations: 30 }).layers[2]).toMatchObject({ iterations: 30 });
+  });
+
   test('realnvp-fmnist: logit, then per scale checkerboard ×3 → squeeze → channel ×3 → split, then 4 checkerboard couplings', () => {
     const spec = getPreset('realnvp-fmnist').spec();
     const sig = spec.layers.map((l) => (l.type === 'affineCoupling' ? `${l.mask as string}${l.parity as number}` : l.type));
@@ -106,6 +128,11 @@ describe('families refuse impossible options with a clear error', () => {
     ['an autoregressive spline flow on images', () => families.nsf({ event: [1, 28, 28], transform: 'autoregressive' }), /nsf: images \[C, H, W\] take transform 'coupling', got 'autoregressive'/],
     ['an image spline flow with 3 levels on 28×28', () => families.nsf({ event: [1, 28, 28], transform: 'coupling', levels: 3 }), /nsf: 3 levels squeeze H and W 3 times; \[1, 28, 28\] is not divisible by 8/],
     ['a bad event', () => families.nice({ event: [2, 3] }), /nice: event must be \[D\] or \[C, H, W\]/],
+    ['mintnet with 4 levels on 28×28', () => mintnetFlow({ event: [1, 28, 28], steps: [1, 1, 1, 1] }), /mintnet: 4 levels squeeze H and W 3 times; \[1, 28, 28\] is not divisible by 8/],
+    ['mintnet on vectors', () => mintnetFlow({ event: [784] }), /mintnet: needs an image event \[C, H, W\], got \[784\]/],
+    ['mintnet with no levels', () => mintnetFlow({ event: [1, 28, 28], steps: [] }), /mintnet: steps must list at least one level/],
+    ['mintnet with 0 pairs in a level', () => mintnetFlow({ event: [1, 28, 28], steps: [1, 0] }), /mintnet: steps\[1\] must be an integer >= 1, got 0/],
+    ['mintnet with logitAlpha 0.5', () => mintnetFlow({ event: [1, 28, 28], logitAlpha: 0.5 }), /mintnet: logitAlpha must be in \(0, 0.5\), got 0.5/],
   ])('%s', (_, build, message) => {
     expect(build).toThrow(PresetError);
     expect(build).toThrow(message);
@@ -124,6 +151,10 @@ describe('reference round trip decode(encode(x)) ≈ x', () => {
     ['glow-fmnist', () => getPreset('glow-fmnist').spec(), 1],
     ['nsf-fmnist', () => getPreset('nsf-fmnist').spec(), 2],
     ['gf-784', () => getPreset('gf-784').spec(), 2],
+    ['mintnet-fmnist-small', () => getPreset('mintnet-fmnist-small').spec(), 2],
+    // mintnet-fmnist is ~1 GFLOP per example and direction (× 50 inverse iterations per block):
+    // too slow for the interpreter; the same family at full resolution, narrow, instead.
+    ['mintnet family on 1×28×28 (1 pair per level, hidden 1)', () => mintnetFlow({ event: [1, 28, 28], steps: [1, 1, 1], hidden: 1 }), 2],
     ['maf family at D = 784 (2 blocks, MADE 16)', () => mafFlow({ event: [784], blocks: 2, hidden: [16], logitAlpha: 0.05 }), 2],
     ['iaf family at D = 784 (2 blocks, MADE 16)', () => iafFlow({ event: [784], blocks: 2, hidden: [16], logitAlpha: 0.05 }), 2],
   ];

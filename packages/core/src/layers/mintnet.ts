@@ -21,6 +21,12 @@ import { defineLayer, type LayerContext } from './layer.js';
  * The centre taps with deg(i) = deg(o) of all three convolutions are exp of a free
  * parameter (positive); the other kept taps are free.
  *
+ * Parameters: `v1..v3` [cout, cin, 3, 3] hold the free taps (read through the `off` mask);
+ * `u1..u3` [cout, cin / C] hold only the centre-diagonal log-taps, u[o, j] for
+ * W[o, j·C + (o mod C)] — one per kept entry (a full [cout, cin, 3, 3] u would be 9·C times
+ * larger and mostly masked). The masked-out entries of v (the taps after the centre, about
+ * half) are still stored: placing the kept taps compactly would need a gather.
+ *
  * Diagonal: ∂f is triangular in the order above, so its diagonal at (c, p) is
  *   d(c, p) = t_c + Σ_{k2, k1 of degree c} W3[c, k2]·ELU'(a2[k2, p])·W2[k2, k1]·ELU'(a1[k1, p])·W1[k1, c]
  * (centre taps), computed as v1 = ELU'(a1) ⊙ w1 (w1[k1] = W1[k1, deg k1]), v2 = ELU'(a2) ⊙
@@ -33,7 +39,7 @@ import { defineLayer, type LayerContext } from './layer.js';
  * max|f(x) − z| in float64, one block on a 2×4×4 event, hidden 2, batch 4, z ~ N(0, 1):
  * "init" = the data-free init perturbed by N(0, 0.05²); "trained-scale" = free taps
  * N(0, 0.5²), centre log-taps, biases, logT N(0, 0.3²) (residual branch as large as t ⊙ x;
- * a stand-in for trained weights — no trained MintNet was measured):
+ * synthetic weights; trained ones are measured below):
  *
  *   k   | init, α = 1 | init, α = 0.5 | trained-scale, α = 1 | trained-scale, α = 0.5
  *   5   | 4e-16       | 1e-3          | 1e+3                 | 2e+1
@@ -45,8 +51,28 @@ import { defineLayer, type LayerContext } from './layer.js';
  *   80  | 2e-16       | 2e-16         | 3e-14                | 7e-9
  *
  * With strong weights α = 1 overshoots for the first ~20 steps, then converges
- * quadratically; α = 0.5 converges linearly (≈ ×0.5 per step). Defaults: α = 1 and
- * 50 iterations (a margin over the 40 measured).
+ * quadratically; α = 0.5 converges linearly (≈ ×0.5 per step).
+ *
+ * Trained weights (the shipped mintnet-fmnist-small, 2964 steps; `models/scripts/mint-residuals.ts`):
+ * per block, x = its input on 4 Fashion-MNIST test images, z = f(x), the max over the 10
+ * blocks of max|f(x_k) − z| (float64, α = 1); and the whole flow from z ~ N(0, T²), 4 samples,
+ * max|f(f⁻¹(z)) − z| with every block at k iterations:
+ *
+ *   k   | per block | whole flow, T = 0.7 | T = 1
+ *   1   | 5e+0      |                     |
+ *   5   | 1e+1      | 2e+0                | 6e+0
+ *   10  | 2e+0      | 1e-1                | 2e-1
+ *   15  | 4e-2      | 5e-4                | 9e-4
+ *   20  | 9e-5      | 3e-7                | 3e-8
+ *   30  | 8e-15     | 3e-13               | 6e-13
+ *   50  | 8e-15     | 2e-13               | 5e-13
+ *
+ * The slowest block (the 8×7×7 level's last natural one) overshoots up to k ≈ 10 before the
+ * quadratic phase; the same run's checkpoints at 1500 and 500 steps reached 3e-5 and 9e-8 at
+ * k = 20: the count needed grows with training. In float32 (ORT, tfjs-wasm) 50 iterations
+ * give max|f⁻¹(f(x)) − x| = 2.6e-6 / 3.1e-6 on 64 test images through the whole flow.
+ * Defaults: α = 1 and 50 iterations (20 past the measured convergence at 30); the
+ * paper-scale preset mintnet-fmnist uses 100, the official code's count.
  *
  * Init (data-free): off-centre-diagonal taps N(0, 0.05²/fan-in·9), centre-diagonal exp(U)
  * with U = log 0.01, biases and logT zero: the block starts close to the identity.
@@ -85,6 +111,13 @@ export function mintMasks(cout: number, cin: number, c: number, reverse: boolean
   return { off, diag };
 }
 
+/** K[o, 0, r, t] = 1 iff r = o mod C and t is the centre tap (4 of 3×3), shape [cout, 1, C, 9]. */
+function centreOneHot(cout: number, c: number): Float64Array {
+  const k = new Float64Array(cout * c * 9);
+  for (let o = 0; o < cout; o++) k[(o * c + (o % c)) * 9 + 4] = 1;
+  return k;
+}
+
 interface Weights {
   w: [Value, Value, Value];
   b: [Value, Value, Value];
@@ -100,9 +133,12 @@ const SHAPES = (c: number, l: number): [number, number][] => [
 function weights(ctx: LayerContext, spec: MintBlockSpec, c: number): Weights {
   const g = ctx.g;
   const w = SHAPES(c, spec.hidden).map(([co, ci], k) => {
-    const { off, diag } = mintMasks(co, ci, c, spec.order === 'reverse');
+    const { off } = mintMasks(co, ci, c, spec.order === 'reverse');
     const shape = [co, ci, 3, 3];
-    return g.add(g.mul(ctx.param(`v${k + 1}`), g.constant(off, shape)), g.mul(g.exp(ctx.param(`u${k + 1}`)), g.constant(diag, shape)));
+    // u[o, j] is the centre tap W[o, j·C + (o mod C)]: exp(u) broadcast against the one-hot
+    // K[o, 0, r, t] = [r = o mod C and t = centre], then [co, ci/C, C, 9] → [co, ci, 3, 3].
+    const centre = g.mul(g.reshape(g.exp(ctx.param(`u${k + 1}`)), [co, ci / c, 1, 1]), g.constant(centreOneHot(co, c), [co, 1, c, 9]));
+    return g.add(g.mul(ctx.param(`v${k + 1}`), g.constant(off, shape)), g.reshape(centre, shape));
   }) as [Value, Value, Value];
   const b = [1, 2, 3].map((k) => ctx.param(`b${k}`)) as [Value, Value, Value];
   return { w, b, logT: ctx.param('logT') };
@@ -160,7 +196,7 @@ export const mintBlock = defineLayer<MintBlockSpec>({
     SHAPES(c, spec.hidden).forEach(([co, ci], k) => {
       const n = co * ci * 9;
       out[`v${k + 1}`] = { shape: [co, ci, 3, 3], init: normal(n, INIT_STD / Math.sqrt(9 * ci)) };
-      out[`u${k + 1}`] = { shape: [co, ci, 3, 3], init: () => new Float64Array(n).fill(Math.log(INIT_CENTRE)) };
+      out[`u${k + 1}`] = { shape: [co, ci / c], init: () => new Float64Array(co * ci / c).fill(Math.log(INIT_CENTRE)) };
       out[`b${k + 1}`] = { shape: [co], init: () => new Float64Array(co) };
     });
     out.logT = { shape: [c], init: () => new Float64Array(c) };

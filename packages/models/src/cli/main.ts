@@ -31,9 +31,13 @@ export function buildProgram(argv: readonly string[] = process.argv.slice(2)): C
   registerInfo(program);
   program
     .command('presets')
-    .description('list the named presets')
+    .description('list the named presets, with the training defaults train uses for them')
     .action(() => {
-      for (const p of Object.values(presets)) process.stdout.write(`${p.name.padEnd(18)} ${p.family.padEnd(8)} dataset ${p.dataset.padEnd(8)} ${p.description}\n`);
+      for (const p of Object.values(presets)) {
+        const t = p.training;
+        const training = `steps ${String(t.steps).padEnd(6)} batch ${String(t.batch).padEnd(3)} lr ${t.lr.toExponential(0)}`;
+        process.stdout.write(`${p.name.padEnd(22)} ${p.family.padEnd(8)} dataset ${p.dataset.padEnd(8)} ${training}  ${p.description}\n`);
+      }
     });
   program
     .command('datasets')

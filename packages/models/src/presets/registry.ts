@@ -5,9 +5,10 @@ import { niceFlow } from './nice.js';
 import { realnvpFlow } from './realnvp.js';
 import { gaussianizationFlow } from './gaussianization.js';
 import { nsfFlow } from './nsf.js';
+import { mintnetFlow } from './mintnet.js';
 
 /** A preset's family: the first segment of its name (gf = Gaussianization flow). */
-export type PresetFamily = 'nice' | 'realnvp' | 'glow' | 'maf' | 'iaf' | 'nsf' | 'gf';
+export type PresetFamily = 'nice' | 'realnvp' | 'glow' | 'maf' | 'iaf' | 'nsf' | 'gf' | 'mintnet';
 
 /** Training settings a preset is meant to be trained with (the CLI's defaults). */
 export interface TrainingDefaults {
@@ -91,6 +92,12 @@ export const presets: Readonly<Record<string, Preset>> = Object.fromEntries(
     preset('nsf-fmnist', 'nsf', 'fmnist', 'neural spline flow on 1×28×28 (Durkan et al. §5.3): Glow skeleton L = 2, K = 4 of ActNorm → LU 1×1 conv → RQ-spline coupling (8 bins on [−4, 4], CNN 64)', { steps: 20000, batch: 64, lr: 5e-4 }, () =>
       nsfFlow({ event: FMNIST, transform: 'coupling', levels: 2, layers: 4, hidden: [64], bins: 8, bound: 4, name: 'nsf-fmnist' }),
     ),
+    preset('mintnet-fmnist-small', 'mintnet', 'fmnist', 'MintNet on 1×28×28: logit, paired Mint layers (ActNorm → masked-conv mintBlock natural → reverse, hidden 4·C) 1 at 28×28, squeeze, 2 at 4×14×14, split, squeeze, 2 at 8×7×7', { steps: 4000, batch: 64, lr: 1e-3 }, () =>
+      mintnetFlow({ event: FMNIST, steps: [1, 2, 2], hidden: 4, name: 'mintnet-fmnist-small' }),
+    ),
+    preset('mintnet-fmnist', 'mintnet', 'fmnist', "MintNet on 1×28×28 at the paper's MNIST scale: logit, 6 + 6 + 8 paired Mint layers (hidden 45·C) at 28×28, 4×14×14 and 8×7×7, squeeze/split between, 100 inverse iterations per block (the one to train long)", { steps: 100000, batch: 32, lr: 1e-3 }, () =>
+      mintnetFlow({ event: FMNIST, steps: [6, 6, 8], hidden: 45, iterations: 100, name: 'mintnet-fmnist' }),
+    ),
     preset('gf-784', 'gf', 'fmnist', 'Gaussianization flow on 784-vectors: logit, 8 × (logistic-mixture gaussianize, K = 16 → 32 Householder reflections) + gaussianize', { steps: 20000, batch: 64, lr: 1e-3 }, () =>
       gaussianizationFlow({ event: [784], blocks: 8, components: 16, reflections: 32, logitAlpha: 0.05, name: 'gf-784' }),
     ),
@@ -115,5 +122,5 @@ export function getPreset(name: string): Preset {
 }
 
 /** The families as functions of their options, for flows that are not a named preset. */
-export const families = { nice: niceFlow, realnvp: realnvpFlow, glow: glowFlow, maf: mafFlow, iaf: iafFlow, nsf: nsfFlow,
+export const families = { nice: niceFlow, realnvp: realnvpFlow, glow: glowFlow, maf: mafFlow, iaf: iafFlow, nsf: nsfFlow, mintnet: mintnetFlow,
   gaussianization: gaussianizationFlow } as const;
