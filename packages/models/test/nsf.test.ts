@@ -48,7 +48,8 @@ describe('neural spline flow presets', () => {
       expect(Math.max(...out.logDet!.data.map(Math.abs))).toBeLessThan(1e-12);
     }
     expect(() => nsfFlow({ event: [1], transform: 'coupling' })).toThrow(PresetError);
-    expect(() => nsfFlow({ event: [1, 4, 4], transform: 'autoregressive' })).toThrow(/nsf: works on vectors \[D\], got \[1, 4, 4\]/);
+    // Images take spline couplings in a Glow skeleton (nsf-fmnist); an autoregressive image flow is refused.
+    expect(() => nsfFlow({ event: [1, 4, 4], transform: 'autoregressive' })).toThrow(/nsf: images \[C, H, W\] take transform 'coupling', got 'autoregressive'/);
     expect(() => nsfFlow({ event: [2], transform: 'coupling', bins: 1 })).toThrow(/nsf: bins must be an integer >= 2, got 1/);
   });
 
