@@ -1,0 +1,413 @@
+#!/usr/bin/env node
+// The packaging test: what a user gets from `npm install @bijective/models`.
+//
+//   node scripts/pack-test.mjs [--keep]
+//
+// 1. Builds every publishable package with its own tsconfig.build.json, into a staging copy of
+//    the package (tsc --outDir), so the repo's working tree is never written to: other projects'
+//    tests, which resolve each package's exports, keep seeing the repo's manifests while this runs.
+// 2. `npm pack`s each staged package. Its `prepack`/`postpack` scripts (scripts/pack-manifest.mjs,
+//    staged beside it at the same relative path) strip the `@bijective/source` export condition
+//    and restore the manifest; both are checked, as is every file the manifest points at.
+// 3. Installs the four tarballs plus onnxruntime-web (the optional peer a browser/Node user adds)
+//    into a fresh folder, offline: `npm ci --offline` from a lockfile written here from the repo's
+//    package-lock.json (the same versions, checked against each tarball's declared ranges). A
+//    lockfile, not `npm install --offline <names>`, because `npm ci` fills the npm cache with
+//    tarballs only: a name-based install needs registry metadata (packuments) that an `npm ci`
+//    cache does not hold. onnxruntime-node is deliberately left out: the CLI must run without it.
+// 4. Runs the installed CLI (`npx bijective --help`, `presets`, `engines`, `info`, `eval` on the
+//    shipped nice-2d checkpoint with tfjs-wasm and with the float64 reference, which must agree).
+// 5. Imports every public entry from Node in that folder and uses a real export of each.
+// 6. Vite-builds a page importing @bijective/models, @bijective/core and
+//    @bijective/backend-onnx/web, and checks the bundle has no Node built-in left in it.
+//
+// Prints one line per step with its time; the last line is JSON: { ok, steps, seconds }.
+// Exit status 0 when every check passed; 1 with the failing step's output otherwise.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { basename, join, relative } from 'node:path';
+import console from 'node:console';
+import process from 'node:process';
+import { URL, fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const requireRepo = createRequire(join(root, 'package.json'));
+const semver = requireRepo('semver');
+const PACKAGES = ['core', 'backend-tfjs', 'backend-onnx', 'models'];
+const keep = process.argv.includes('--keep');
+const started = Date.now();
+const steps = [];
+
+class CheckError extends Error {}
+function check(cond, message) {
+  if (!cond) throw new CheckError(message);
+}
+
+function run(cmd, args, cwd, options = {}) {
+  const r = spawnSync(cmd, args, {
+    cwd,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+    // No repo .npmrc or workspace config leaks into the user's folder; no update notifier.
+    env: { ...process.env, npm_config_update_notifier: 'false', NODE_OPTIONS: '', ...options.env },
+    timeout: options.timeout ?? 300_000,
+  });
+  const output = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  if (r.status !== 0) throw new CheckError(`'${cmd} ${args.join(' ')}' in ${cwd} exited ${r.status ?? r.signal}${r.error ? ` (${r.error.message})` : ''}:\n${output.slice(-6000)}`);
+  return r.stdout;
+}
+
+async function step(name, fn) {
+  const t0 = Date.now();
+  const detail = await fn();
+  const seconds = (Date.now() - t0) / 1000;
+  steps.push({ name, seconds, ...(detail ? { detail } : {}) });
+  console.log(`ok  ${name} (${seconds.toFixed(1)} s)${detail ? `: ${detail}` : ''}`);
+}
+
+const work = mkdtempSync(join(tmpdir(), 'bijective-pack-'));
+const stage = join(work, 'stage');
+const tarDir = join(work, 'tarballs');
+const app = join(work, 'app');
+const manifests = {};
+const tarballs = {};
+
+function npmAvailable() {
+  try {
+    return execFileSync('npm', ['--version'], { encoding: 'utf8' }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every path an `exports` map (or `bin`) points at. */
+function targets(node, out = []) {
+  if (typeof node === 'string') out.push(node);
+  else if (node && typeof node === 'object') for (const v of Object.values(node)) targets(v, out);
+  return out;
+}
+
+async function main() {
+  const npmVersion = npmAvailable();
+  if (npmVersion === undefined) {
+    console.log('SKIP: npm is not on PATH; the packaging test needs npm pack and npm ci');
+    console.log(JSON.stringify({ ok: true, skipped: 'npm is not on PATH', steps: [], seconds: 0 }));
+    return 0;
+  }
+
+  await step('build (tsc, tsconfig.build.json of each package, into a staging copy)', async () => {
+    const tsc = requireRepo.resolve('typescript/bin/tsc');
+    const skip = new Set(['node_modules', 'dist', 'test-results', 'coverage', '.nx']);
+    for (const p of PACKAGES) {
+      const from = join(root, 'packages', p);
+      const to = join(stage, 'packages', p);
+      cpSync(from, to, { recursive: true, filter: (src) => !skip.has(basename(src)) || src === from });
+    }
+    mkdirSync(join(stage, 'scripts'), { recursive: true });
+    cpSync(join(root, 'scripts', 'pack-manifest.mjs'), join(stage, 'scripts', 'pack-manifest.mjs'));
+    // Two compilers at a time: the packages compile from each other's sources (the
+    // `@bijective/source` condition), so none waits for another's dist.
+    const jobs = PACKAGES.map((p) => () => new Promise((resolve, reject) => {
+      import('node:child_process').then(({ execFile }) => {
+        execFile(process.execPath, [tsc, '-p', join(root, 'packages', p, 'tsconfig.build.json'), '--outDir', join(stage, 'packages', p, 'dist')], { cwd: root, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+          if (err) reject(new CheckError(`tsc for packages/${p} failed:\n${stdout}${stderr}`));
+          else resolve();
+        });
+      });
+    }));
+    const running = [];
+    for (const job of jobs) {
+      running.push(job());
+      if (running.length % 2 === 0) await Promise.all(running.slice(-2));
+    }
+    await Promise.all(running);
+    for (const p of PACKAGES) check(existsSync(join(stage, 'packages', p, 'dist', 'index.js')), `build of packages/${p} wrote no dist/index.js`);
+    return PACKAGES.join(', ');
+  });
+
+  await step('npm pack (prepack strips @bijective/source, postpack restores)', async () => {
+    mkdirSync(tarDir, { recursive: true });
+    const sizes = [];
+    for (const p of PACKAGES) {
+      const dir = join(stage, 'packages', p);
+      const before = readFileSync(join(dir, 'package.json'), 'utf8');
+      let info;
+      try {
+        info = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', tarDir], dir))[0];
+      } finally {
+        check(readFileSync(join(dir, 'package.json'), 'utf8') === before, `packages/${p}: package.json differs after npm pack (postpack did not restore it)`);
+        check(!existsSync(join(dir, 'package.json.repo')), `packages/${p}: package.json.repo left behind by npm pack`);
+      }
+      const files = new Set(info.files.map((f) => f.path));
+      const tarball = join(tarDir, info.filename);
+      const packed = JSON.parse(execFileSync('tar', ['-xzOf', tarball, 'package/package.json'], { encoding: 'utf8' }));
+      check(!JSON.stringify([packed.exports, packed.main, packed.types, packed.imports]).includes('@bijective/source'), `${packed.name}: the packed package.json's exports still carry the @bijective/source condition`);
+      check(packed.scripts?.prepack === undefined && packed.scripts?.postpack === undefined, `${packed.name}: the packed package.json still has prepack/postpack (they call ../../scripts, absent in an install)`);
+      for (const t of [...targets(packed.exports), ...targets(packed.bin ?? {})]) {
+        const path = t.replace(/^\.\//, '');
+        check(files.has(path), `${packed.name}: manifest points at ${t}, which is not in the tarball`);
+        if (t.endsWith('.js')) check(files.has(path.replace(/\.js$/, '.d.ts')) || !path.startsWith('dist/'), `${packed.name}: ${t} has no .d.ts beside it`);
+      }
+      for (const f of ['README.md', 'LICENSE', 'package.json']) check(files.has(f), `${packed.name}: ${f} is not in the tarball`);
+      const strays = [...files].filter((f) => f.startsWith('src/') || f.startsWith('test/') || f.includes('.test.') || f.endsWith('.tsbuildinfo'));
+      check(strays.length === 0, `${packed.name}: sources or tests in the tarball: ${strays.slice(0, 5).join(', ')}`);
+      for (const [dep, range] of Object.entries(packed.dependencies ?? {})) {
+        if (dep.startsWith('@bijective/')) check(range === packed.version, `${packed.name}: depends on ${dep}@${range}, expected the same version ${packed.version}`);
+      }
+      manifests[packed.name] = packed;
+      tarballs[packed.name] = tarball;
+      sizes.push(`${info.filename} ${(info.size / 1024).toFixed(0)} kB, ${info.entryCount} files`);
+    }
+    return sizes.join('; ');
+  });
+
+  await step('npm ci --offline of the tarballs + onnxruntime-web into a fresh folder', async () => {
+    const { lock, pkg, count } = userLockfile();
+    mkdirSync(app, { recursive: true });
+    writeFileSync(join(app, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
+    writeFileSync(join(app, 'package-lock.json'), `${JSON.stringify(lock, null, 2)}\n`);
+    // An empty user config: neither the repo's .npmrc nor workspace settings apply here.
+    writeFileSync(join(app, '.npmrc'), '');
+    run('npm', ['ci', '--offline', '--no-audit', '--no-fund', '--loglevel=error'], app);
+    for (const name of Object.keys(pkg.dependencies)) check(existsSync(join(app, 'node_modules', name, 'package.json')), `${name} is not in node_modules after npm ci`);
+    check(!existsSync(join(app, 'node_modules', 'onnxruntime-node')), 'onnxruntime-node was installed, though nothing but an optional peer names it');
+    return `${count} packages`;
+  });
+
+  await step('CLI: npx bijective --help, presets, engines, info, eval', async () => {
+    const cli = (...args) => run('npx', ['--offline', '--no-install', 'bijective', ...args], app);
+    const help = cli('--help');
+    for (const c of ['train', 'sample', 'eval', 'info', 'presets', 'engines', 'export']) check(new RegExp(`^\\s+${c}\\b`, 'm').test(help), `bijective --help lists no '${c}' command:\n${help}`);
+    const presets = cli('presets');
+    for (const p of ['nice-2d', 'glow-fmnist-small']) check(new RegExp(`^${p}\\s`, 'm').test(presets), `bijective presets lists no ${p}:\n${presets}`);
+    const engines = cli('engines');
+    const line = (e) => engines.split('\n').find((l) => l.startsWith(`${e} `)) ?? '';
+    check(/\savailable\s/.test(line('tfjs-wasm')), `engines: tfjs-wasm is not available from the install:\n${engines}`);
+    check(/\savailable\s/.test(line('ort-web-wasm')), `engines: ort-web-wasm is not available with onnxruntime-web installed:\n${engines}`);
+    check(/unavailable/.test(line('ort-node-cpu')) && line('ort-node-cpu').includes('npm install onnxruntime-node'), `engines: ort-node-cpu should be unavailable and name its install command (onnxruntime-node is not installed):\n${engines}`);
+    const ckpt = join(app, 'node_modules', '@bijective', 'models', 'checkpoints', 'nice-2d');
+    const info = JSON.parse(cli('info', '--checkpoint', ckpt, '--json'));
+    check(info.parameters > 0 && info.event?.[0] === 2, `info on the shipped nice-2d: expected a 2-D flow with parameters, got ${JSON.stringify(info).slice(0, 300)}`);
+    const evalOf = (engine) => JSON.parse(cli('eval', '--checkpoint', ckpt, '--engine', engine, '--limit', '2000'));
+    const wasm = evalOf('tfjs-wasm');
+    const ref = evalOf('reference');
+    check(wasm.n === 2000 && ref.n === 2000, `eval --limit 2000 evaluated ${wasm.n} / ${ref.n} examples`);
+    // float32 (tfjs-wasm) against the float64 interpreter on the same 2000 test points.
+    check(Math.abs(wasm.nll - ref.nll) < 1e-4, `eval nll on tfjs-wasm ${wasm.nll} vs reference ${ref.nll}: differ by more than 1e-4`);
+    // The shipped eval.json is the full 10 000-point test split; 2000 of them agree within a few standard errors.
+    const shipped = JSON.parse(readFileSync(join(ckpt, 'eval.json'), 'utf8'));
+    check(Math.abs(ref.nll - shipped.nll) < 5 * Math.max(ref.nllStdErr, shipped.nllStdErr) * Math.sqrt(10000 / 2000), `eval nll ${ref.nll} ± ${ref.nllStdErr} is far from the shipped eval.json's ${shipped.nll}`);
+    return `nice-2d nll ${wasm.nll.toFixed(6)} (tfjs-wasm) vs ${ref.nll.toFixed(6)} (reference), shipped ${shipped.nll.toFixed(4)}`;
+  });
+
+  await step('Node: import every public entry and use it', async () => {
+    writeFileSync(join(app, 'check-node.mjs'), NODE_CHECK);
+    return run(process.execPath, ['check-node.mjs'], app).trim().split('\n').pop();
+  });
+
+  await step('Vite build of a page importing @bijective/models, core, backend-onnx/web', async () => {
+    writeFileSync(join(app, 'index.html'), '<!doctype html>\n<html><body><pre id="out"></pre><script type="module" src="./main.js"></script></body></html>\n');
+    writeFileSync(join(app, 'main.js'), BROWSER_MAIN);
+    writeFileSync(join(app, 'vite-build.mjs'), VITE_BUILD(pathToFileURL(requireRepo.resolve('vite')).href));
+    const out = run(process.execPath, ['vite-build.mjs'], app);
+    const dist = join(app, 'dist');
+    const js = listFiles(dist).filter((f) => f.endsWith('.js'));
+    check(js.length > 0, `vite build wrote no JavaScript:\n${out}`);
+    const text = js.map((f) => readFileSync(f, 'utf8')).join('\n');
+    const nodeImport = /(?:from\s*|import\s*\(\s*|require\s*\(\s*)["'](node:[\w/]+|fs|path|zlib|child_process|module|url|os|crypto)["']/.exec(text);
+    check(nodeImport === null, `the browser bundle imports the Node built-in '${nodeImport?.[1]}'`);
+    check(!text.includes('__vite-browser-external'), 'the browser bundle has a __vite-browser-external stub (a Node built-in Vite replaced)');
+    // The page really contains the three packages: names only they define survive minification as strings.
+    check(text.includes('nice-2d') && text.includes('ort-web-wasm'), 'the bundle lacks the preset registry or the ORT web engines');
+    const wasm = listFiles(dist).filter((f) => f.endsWith('.wasm'));
+    const kb = js.reduce((s, f) => s + readFileSync(f).length, 0) / 1024;
+    return `${js.length} js files ${kb.toFixed(0)} kB, ${wasm.length} wasm file(s)`;
+  });
+  return 0;
+}
+
+function listFiles(dir) {
+  const out = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...listFiles(p));
+    else out.push(p);
+  }
+  return out;
+}
+
+/**
+ * The user's package.json and a lockfile for it: the tarballs (file:) and onnxruntime-web, with
+ * every registry package they need at the version, resolved URL and integrity of the repo's
+ * package-lock.json. Each dependency edge is resolved the way Node resolves it in that layout and
+ * checked against the range the depending package declares (the packed manifest for ours), so a
+ * tarball whose dependencies the repo does not satisfy fails here rather than installing quietly.
+ */
+function userLockfile() {
+  const repoLock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')).packages;
+  const ortWeb = repoLock['node_modules/onnxruntime-web'];
+  check(ortWeb?.version, "the repo's package-lock.json has no onnxruntime-web");
+  const deps = {};
+  for (const [name, file] of Object.entries(tarballs)) deps[name] = `file:${relative(app, file)}`;
+  deps['onnxruntime-web'] = ortWeb.version;
+  const pkg = { name: 'bijective-pack-test-app', version: '1.0.0', private: true, type: 'module', dependencies: deps };
+
+  const packages = { '': { name: pkg.name, version: pkg.version, dependencies: deps } };
+  const repoPathOf = (name) => `packages/${name.slice('@bijective/'.length)}`;
+  const seen = new Set();
+  const queue = [];
+  // Our packages: the packed manifest; their nested node_modules in the repo become nested here.
+  for (const [name, file] of Object.entries(tarballs)) {
+    const m = manifests[name];
+    const entry = { version: m.version, resolved: deps[name], integrity: `sha512-${createHash('sha512').update(readFileSync(file)).digest('base64')}`, license: m.license };
+    for (const k of ['dependencies', 'peerDependencies', 'peerDependenciesMeta', 'bin', 'engines']) if (m[k]) entry[k] = m[k];
+    packages[`node_modules/${name}`] = entry;
+    queue.push({ repoPath: repoPathOf(name), appPath: `node_modules/${name}`, manifest: m });
+  }
+  packages['node_modules/onnxruntime-web'] = lockEntry(ortWeb);
+  queue.push({ repoPath: 'node_modules/onnxruntime-web', appPath: 'node_modules/onnxruntime-web', manifest: ortWeb });
+  const rootDeps = new Set(Object.keys(deps));
+  while (queue.length) {
+    const { repoPath, appPath, manifest } = queue.shift();
+    if (seen.has(appPath)) continue;
+    seen.add(appPath);
+    const optionalPeers = new Set(Object.entries(manifest.peerDependenciesMeta ?? {}).filter(([, v]) => v.optional).map(([k]) => k));
+    const edges = [
+      ...Object.entries(manifest.dependencies ?? {}),
+      ...Object.entries(manifest.optionalDependencies ?? {}),
+      // npm installs a required peer; an optional one only when something else brings it.
+      ...Object.entries(manifest.peerDependencies ?? {}).filter(([d]) => !optionalPeers.has(d) || rootDeps.has(d)),
+    ];
+    for (const [dep, range] of edges) {
+      if (dep.startsWith('@bijective/')) {
+        check(tarballs[dep], `${repoPath} depends on ${dep}, which is not one of the packed packages`);
+        continue;
+      }
+      // Node's lookup: <here>/node_modules/dep, then each parent's node_modules.
+      const candidates = [];
+      for (let at = repoPath; ; ) {
+        candidates.push(`${at}/node_modules/${dep}`);
+        const i = at.lastIndexOf('/node_modules/');
+        if (i < 0) break;
+        at = at.slice(0, i);
+      }
+      candidates.push(`node_modules/${dep}`);
+      const found = candidates.find((c) => repoLock[c] && !repoLock[c].link);
+      const optionalEdge = manifest.optionalDependencies?.[dep] !== undefined;
+      if (found === undefined) {
+        if (optionalEdge) continue;
+        throw new CheckError(`${repoPath} needs ${dep}@${range}, which the repo's package-lock.json does not hold`);
+      }
+      const entry = repoLock[found];
+      if (entry.os && !entry.os.includes(process.platform)) continue;
+      if (entry.cpu && !entry.cpu.includes(process.arch)) continue;
+      check(semver.satisfies(entry.version, range, { includePrerelease: true }) || range.startsWith('npm:') || !semver.validRange(range), `${repoPath} declares ${dep}@${range}; the lockfile's ${found} is ${entry.version}`);
+      // The repo's workspace folders map to where npm puts our packages.
+      const appFound = found.replace(/^packages\/([^/]+)\//, (_, p) => `node_modules/@bijective/${p}/`);
+      packages[appFound] ??= lockEntry(entry);
+      queue.push({ repoPath: found, appPath: appFound, manifest: entry });
+    }
+  }
+  return { pkg, lock: { name: pkg.name, version: pkg.version, lockfileVersion: 3, requires: true, packages }, count: Object.keys(packages).length - 1 };
+}
+
+/** A repo lock entry as the user's lock holds it: without the repo's dev/peer flags (npm recomputes them). */
+function lockEntry(entry) {
+  const out = { ...entry };
+  for (const k of ['dev', 'devOptional', 'peer', 'extraneous']) delete out[k];
+  return out;
+}
+
+const NODE_CHECK = `// Written by scripts/pack-test.mjs: every public entry, imported as a user would.
+import assert from 'node:assert/strict';
+import { dirname } from 'node:path';
+const core = await import('@bijective/core');
+const coreNode = await import('@bijective/core/node');
+const coreTesting = await import('@bijective/core/testing').catch((e) => e);
+const tfjs = await import('@bijective/backend-tfjs');
+const tfjsNode = await import('@bijective/backend-tfjs/node');
+const onnx = await import('@bijective/backend-onnx');
+const onnxNode = await import('@bijective/backend-onnx/node');
+const onnxWeb = await import('@bijective/backend-onnx/web');
+const models = await import('@bijective/models');
+const modelsNode = await import('@bijective/models/node');
+
+// @bijective/core/testing needs vitest, an optional peer this folder lacks: it must say so, not load half.
+assert.ok(coreTesting instanceof Error && /vitest/.test(String(coreTesting.message)), '@bijective/core/testing without vitest: ' + String(coreTesting?.message ?? Object.keys(coreTesting)));
+
+// @bijective/models: the preset registry, browser entry.
+assert.equal(models.getPreset('nice-2d').name, 'nice-2d');
+assert.ok(modelsNode.SHIPPED_PRESETS.includes('nice-2d'));
+// @bijective/models/node: the shipped checkpoint inside the installed package.
+const { flow, dir } = await modelsNode.shippedCheckpoint('nice-2d');
+assert.match(dir, /node_modules[\\\\/]@bijective[\\\\/]models[\\\\/]checkpoints[\\\\/]nice-2d$/);
+// @bijective/core/node: the same checkpoint through the core loader.
+const loaded = await coreNode.loadCheckpoint(dir);
+assert.deepEqual(loaded.flow.spec, flow.spec);
+
+// @bijective/core: the float64 reference interpreter.
+const x = { data: Float64Array.from([0, 0, 1, -1, 2, 0.5, -1.5, 1]), shape: [4, 2] };
+const ref = await core.referenceRuntime(flow).logProb(x);
+assert.ok(ref.every(Number.isFinite));
+
+// @bijective/backend-tfjs (+ /node, which registers the Node engines): the same density on tfjs-wasm.
+assert.equal(typeof tfjsNode, 'object');
+const tf = await tfjs.tfjsRuntime(flow, { engine: 'tfjs-wasm' });
+const lpTf = await tf.logProb(x);
+await tf.dispose();
+for (let i = 0; i < 4; i++) assert.ok(Math.abs(lpTf[i] - ref[i]) < 1e-4, 'tfjs-wasm ' + lpTf[i] + ' vs reference ' + ref[i]);
+
+// @bijective/backend-onnx: export, inspect; /web: run it on onnxruntime-web (wasm) in Node.
+const exported = onnx.exportOnnx(flow);
+const meta = onnx.inspectModel(exported.logProb);
+assert.ok(meta, 'inspectModel returned nothing');
+const web = await onnxWeb.ortRuntime(exported, { engine: 'ort-web-wasm' });
+const lpWeb = await web.logProb(x);
+await web.dispose();
+for (let i = 0; i < 4; i++) assert.ok(Math.abs(lpWeb[i] - ref[i]) < 1e-4, 'ort-web-wasm ' + lpWeb[i] + ' vs reference ' + ref[i]);
+
+// @bijective/backend-onnx/node: onnxruntime-node is not installed; the engine says so with the command.
+assert.equal(onnxNode.ortNotInstalled('onnxruntime-web'), undefined);
+assert.match(String(onnxNode.ortNotInstalled('onnxruntime-node')), /npm install onnxruntime-node/);
+const status = await onnxNode.engineStatus('ort-node-cpu');
+assert.equal(status.available, false);
+
+let maxErr = 0;
+for (let i = 0; i < 4; i++) maxErr = Math.max(maxErr, Math.abs(lpTf[i] - ref[i]), Math.abs(lpWeb[i] - ref[i]));
+console.log('10 entries imported; nice-2d logProb on tfjs-wasm and ort-web-wasm within ' + maxErr.toExponential(1) + ' of the float64 reference');
+`;
+
+const BROWSER_MAIN = `// Written by scripts/pack-test.mjs: the browser entries a web app imports.
+import { getPreset, presets } from '@bijective/models';
+import { createFlow } from '@bijective/core';
+import { ortRuntime, listEngines } from '@bijective/backend-onnx/web';
+
+const flow = createFlow(getPreset('nice-2d').spec());
+const out = document.getElementById('out');
+out.textContent = Object.keys(presets).join(' ') + ' ' + flow.spec.layers.length;
+listEngines().then((engines) => (out.textContent += ' ' + engines.map((e) => e.engine).join(',')));
+window.run = () => ortRuntime(flow, { engine: 'ort-web-wasm' });
+`;
+
+const VITE_BUILD = (viteUrl) => `// Written by scripts/pack-test.mjs.
+const { build } = await import(${JSON.stringify(viteUrl)});
+await build({ root: process.cwd(), logLevel: 'warn', configFile: false, build: { outDir: 'dist', emptyOutDir: true, minify: false, reportCompressedSize: false, chunkSizeWarningLimit: 100000 } });
+console.log('vite build done');
+`;
+
+let code = 1;
+try {
+  code = await main();
+} catch (e) {
+  console.error(`FAIL ${e instanceof CheckError ? e.message : (e?.stack ?? e)}`);
+  code = 1;
+} finally {
+  if (!keep) rmSync(work, { recursive: true, force: true });
+  else console.log(`kept ${work}`);
+}
+const seconds = (Date.now() - started) / 1000;
+console.log(JSON.stringify({ ok: code === 0, steps, seconds }));
+process.exit(code);
