@@ -57,7 +57,7 @@ function run(cmd, args, cwd, options = {}) {
   });
   const output = `${r.stdout ?? ''}${r.stderr ?? ''}`;
   if (r.status !== 0) throw new CheckError(`'${cmd} ${args.join(' ')}' in ${cwd} exited ${r.status ?? r.signal}${r.error ? ` (${r.error.message})` : ''}:\n${output.slice(-6000)}`);
-  return r.stdout;
+  return options.stderr ? output : r.stdout;
 }
 
 async function step(name, fn) {
@@ -208,18 +208,29 @@ async function main() {
     return run(process.execPath, ['check-node.mjs'], app).trim().split('\n').pop();
   });
 
+  await step('TypeScript: a user file type-checks against the installed .d.ts (NodeNext, strict)', async () => {
+    writeFileSync(join(app, 'check-types.ts'), TYPES_CHECK);
+    writeFileSync(join(app, 'tsconfig.json'), `${JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true, lib: ['ES2023', 'DOM'], types: [] }, files: ['check-types.ts'] }, null, 2)}\n`);
+    run(process.execPath, [requireRepo.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json'], app);
+    return '8 entries typed (a deliberate type error is reported)';
+  });
+
   await step('Vite build of a page importing @bijective/models, core, backend-onnx/web', async () => {
     writeFileSync(join(app, 'index.html'), '<!doctype html>\n<html><body><pre id="out"></pre><script type="module" src="./main.js"></script></body></html>\n');
     writeFileSync(join(app, 'main.js'), BROWSER_MAIN);
     writeFileSync(join(app, 'vite-build.mjs'), VITE_BUILD(pathToFileURL(requireRepo.resolve('vite')).href));
-    const out = run(process.execPath, ['vite-build.mjs'], app);
+    const out = run(process.execPath, ['vite-build.mjs'], app, { stderr: true });
     const dist = join(app, 'dist');
     const js = listFiles(dist).filter((f) => f.endsWith('.js'));
     check(js.length > 0, `vite build wrote no JavaScript:\n${out}`);
     const text = js.map((f) => readFileSync(f, 'utf8')).join('\n');
     const nodeImport = /(?:from\s*|import\s*\(\s*|require\s*\(\s*)["'](node:[\w/]+|fs|path|zlib|child_process|module|url|os|crypto)["']/.exec(text);
     check(nodeImport === null, `the browser bundle imports the Node built-in '${nodeImport?.[1]}'`);
-    check(!text.includes('__vite-browser-external'), 'the browser bundle has a __vite-browser-external stub (a Node built-in Vite replaced)');
+    // Vite replaces a Node built-in with an empty stub (warning 'externalized for browser
+    // compatibility'); rolldown names it __vite_browser_external, rollup __vite-browser-external.
+    const externalized = /Module "([^"]+)" has been externalized for browser compatibility, imported by "([^"]+)"/.exec(out);
+    check(externalized === null, `vite: the Node built-in '${externalized?.[1]}' was externalized for the browser, imported by ${externalized?.[2]}`);
+    check(!/__vite[-_]browser[-_]external/.test(text), 'the browser bundle has a __vite_browser_external stub (a Node built-in Vite replaced)');
     // The page really contains the three packages: names only they define survive minification as strings.
     check(text.includes('nice-2d') && text.includes('ort-web-wasm'), 'the bundle lacks the preset registry or the ORT web engines');
     const wasm = listFiles(dist).filter((f) => f.endsWith('.wasm'));
@@ -378,6 +389,29 @@ assert.equal(status.available, false);
 let maxErr = 0;
 for (let i = 0; i < 4; i++) maxErr = Math.max(maxErr, Math.abs(lpTf[i] - ref[i]), Math.abs(lpWeb[i] - ref[i]));
 console.log('10 entries imported; nice-2d logProb on tfjs-wasm and ort-web-wasm within ' + maxErr.toExponential(1) + ' of the float64 reference');
+`;
+
+const TYPES_CHECK = `// Written by scripts/pack-test.mjs: the types a TypeScript user compiles against.
+import { createFlow, referenceRuntime, type FlowSpec, type Tensor } from '@bijective/core';
+import { loadCheckpoint } from '@bijective/core/node';
+import { tfjsRuntime } from '@bijective/backend-tfjs';
+import { exportOnnx, type OnnxExport } from '@bijective/backend-onnx';
+import { ortNotInstalled } from '@bijective/backend-onnx/node';
+import { ortRuntime } from '@bijective/backend-onnx/web';
+import { getPreset } from '@bijective/models';
+import { shippedCheckpoint } from '@bijective/models/node';
+
+const spec: FlowSpec = getPreset('nice-2d').spec();
+const flow = createFlow(spec, { seed: 0 });
+const x: Tensor = { data: new Float64Array(2), shape: [1, 2] };
+export const lp: Promise<Float32Array | Float64Array> = referenceRuntime(flow).logProb(x);
+export const onnx: OnnxExport = exportOnnx(flow);
+export const bytes: number = onnx.logProb.byteLength;
+export const why: string | undefined = ortNotInstalled('onnxruntime-node');
+export const loaders = [loadCheckpoint, tfjsRuntime, ortRuntime, shippedCheckpoint] as const;
+// The types are real, not any: a number is no flow spec.
+// @ts-expect-error
+createFlow(42);
 `;
 
 const BROWSER_MAIN = `// Written by scripts/pack-test.mjs: the browser entries a web app imports.

@@ -18,7 +18,7 @@ function npmVersion(): string | undefined {
 }
 
 const npm = npmVersion();
-const STEPS = ['build', 'npm pack', 'npm ci --offline', 'CLI', 'Node: import', 'Vite build'];
+const STEPS = ['build', 'npm pack', 'npm ci --offline', 'CLI', 'Node: import', 'TypeScript', 'Vite build'];
 
 describe.skipIf(npm === undefined)(`npm pack, offline install and use of the packages${npm === undefined ? ' (skipped: npm is not on PATH)' : ''}`, () => {
   test('every step of scripts/pack-test.mjs passes', async () => {
