@@ -154,6 +154,13 @@ async function main() {
       for (const f of ['README.md', 'LICENSE', 'package.json']) check(files.has(f), `${packed.name}: ${f} is not in the tarball`);
       const strays = [...files].filter((f) => f.startsWith('src/') || f.startsWith('test/') || f.includes('.test.') || f.endsWith('.tsbuildinfo'));
       check(strays.length === 0, `${packed.name}: sources or tests in the tarball: ${strays.slice(0, 5).join(', ')}`);
+      if (packed.name === '@bijective/models') {
+        // Every shipped checkpoint (the repo's checkpoints/ folders) travels whole: spec and weights.
+        for (const c of readdirSync(join(dir, 'checkpoints'))) {
+          check(files.has(`checkpoints/${c}/flow.json`), `@bijective/models: checkpoints/${c}/flow.json is not in the tarball`);
+          check([...files].some((f) => f.startsWith(`checkpoints/${c}/weights`) && f.endsWith('.safetensors')), `@bijective/models: checkpoints/${c} has no weights .safetensors in the tarball`);
+        }
+      }
       for (const [dep, range] of Object.entries(packed.dependencies ?? {})) {
         if (dep.startsWith('@bijective/')) check(range === packed.version, `${packed.name}: depends on ${dep}@${range}, expected the same version ${packed.version}`);
       }
