@@ -46,13 +46,19 @@ function check(cond, message) {
   if (!cond) throw new CheckError(message);
 }
 
+// The environment of a user's shell: run under `npm test` / `npm run`, this process inherits
+// npm_config_* and npm_package_* of the repo (its .npmrc, the workspace, the local prefix), which
+// the npm commands below must not see. Only the cache location and registry carry over.
+const KEEP_NPM = new Set(['npm_config_cache', 'npm_config_registry', 'npm_config_userconfig']);
+const userEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) || KEEP_NPM.has(k.toLowerCase())));
+Object.assign(userEnv, { npm_config_update_notifier: 'false', NODE_OPTIONS: '' });
+
 function run(cmd, args, cwd, options = {}) {
   const r = spawnSync(cmd, args, {
     cwd,
     encoding: 'utf8',
     maxBuffer: 64 << 20,
-    // No repo .npmrc or workspace config leaks into the user's folder; no update notifier.
-    env: { ...process.env, npm_config_update_notifier: 'false', NODE_OPTIONS: '', ...options.env },
+    env: { ...userEnv, ...options.env },
     timeout: options.timeout ?? 300_000,
   });
   const output = `${r.stdout ?? ''}${r.stderr ?? ''}`;
