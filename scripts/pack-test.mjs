@@ -28,7 +28,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { basename, join, relative } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import console from 'node:console';
 import process from 'node:process';
 import { URL, fileURLToPath, pathToFileURL } from 'node:url';
@@ -130,7 +130,18 @@ async function main() {
       if (running.length % 2 === 0) await Promise.all(running.slice(-2));
     }
     await Promise.all(running);
-    for (const p of PACKAGES) check(existsSync(join(stage, 'packages', p, 'dist', 'index.js')), `build of packages/${p} wrote no dist/index.js`);
+    for (const p of PACKAGES) {
+      const dist = join(stage, 'packages', p, 'dist');
+      check(existsSync(join(dist, 'index.js')), `build of packages/${p} wrote no dist/index.js`);
+      // tsc wrote each map's `sources` relative to the staging dist; make them what `npm run build`
+      // writes in the package (relative to packages/<p>/dist), so the tarball is the one a release packs.
+      for (const map of listFiles(dist).filter((f) => f.endsWith('.map'))) {
+        const m = JSON.parse(readFileSync(map, 'utf8'));
+        const repoDir = dirname(join(root, 'packages', p, relative(join(stage, 'packages', p), map)));
+        m.sources = m.sources.map((src) => relative(repoDir, resolve(dirname(map), src)).split(sep).join('/'));
+        writeFileSync(map, JSON.stringify(m));
+      }
+    }
     return PACKAGES.join(', ');
   });
 
@@ -158,6 +169,16 @@ async function main() {
         if (t.endsWith('.js')) check(files.has(path.replace(/\.js$/, '.d.ts')) || !path.startsWith('dist/'), `${packed.name}: ${t} has no .d.ts beside it`);
       }
       for (const f of ['README.md', 'LICENSE', 'package.json']) check(files.has(f), `${packed.name}: ${f} is not in the tarball`);
+      // A source map must stand alone: each source inlined (sourcesContent) or shipped, and none
+      // outside the package (a bundler reading it, e.g. Vite's dev server, warns of missing sources).
+      for (const f of [...files].filter((x) => x.endsWith('.map'))) {
+        const m = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+        m.sources.forEach((src, i) => {
+          const inPackage = relative(dir, resolve(dirname(join(dir, f)), src)).split(sep).join('/');
+          check(!inPackage.startsWith('..'), `${packed.name}: ${f} names a source outside the package: ${src}`);
+          check(typeof m.sourcesContent?.[i] === 'string' || files.has(inPackage), `${packed.name}: ${f} names ${src}, which is neither inlined nor in the tarball`);
+        });
+      }
       const strays = [...files].filter((f) => f.startsWith('src/') || f.startsWith('test/') || f.includes('.test.') || f.endsWith('.tsbuildinfo'));
       check(strays.length === 0, `${packed.name}: sources or tests in the tarball: ${strays.slice(0, 5).join(', ')}`);
       if (packed.name === '@bijective/models') {
