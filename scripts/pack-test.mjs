@@ -11,10 +11,11 @@
 //    and restore the manifest; both are checked, as is every file the manifest points at.
 // 3. Installs the four tarballs plus onnxruntime-web (the optional peer a browser/Node user adds)
 //    into a fresh folder, offline: `npm ci --offline` from a lockfile written here from the repo's
-//    package-lock.json (the same versions, checked against each tarball's declared ranges). A
-//    lockfile, not `npm install --offline <names>`, because `npm ci` fills the npm cache with
-//    tarballs only: a name-based install needs registry metadata (packuments) that an `npm ci`
-//    cache does not hold. onnxruntime-node is deliberately left out: the CLI must run without it.
+//    package-lock.json (the same versions, checked against each tarball's declared ranges, with
+//    tarball URLs and integrities, so only the tarballs an `npm ci` of the repo cached are read).
+//    Not `npm install --offline <names>`: npm 11 resolves names from the full registry metadata,
+//    which the cache need not hold (here it lacked onnxruntime-web's and onnx-proto's).
+//    onnxruntime-node is deliberately left out: the CLI must run without it.
 // 4. Runs the installed CLI (`npx bijective --help`, `presets`, `engines`, `info`, `eval` on the
 //    shipped nice-2d checkpoint with tfjs-wasm and with the float64 reference, which must agree).
 // 5. Imports every public entry from Node in that folder and uses a real export of each.
@@ -205,7 +206,13 @@ async function main() {
     writeFileSync(join(app, 'package-lock.json'), `${JSON.stringify(lock, null, 2)}\n`);
     // An empty user config: neither the repo's .npmrc nor workspace settings apply here.
     writeFileSync(join(app, '.npmrc'), '');
-    run('npm', ['ci', '--offline', '--no-audit', '--no-fund', '--loglevel=error'], app);
+    try {
+      run('npm', ['ci', '--offline', '--no-audit', '--no-fund', '--loglevel=error'], app);
+    } catch (e) {
+      const missing = /request to (\S+) failed: cache mode is 'only-if-cached'/.exec(String(e.message));
+      if (missing) throw new CheckError(`the npm cache lacks ${missing[1]}: run \`npm ci\` in the repo (it caches every tarball of the lockfile), then this again\n${e.message}`);
+      throw e;
+    }
     for (const name of Object.keys(pkg.dependencies)) check(existsSync(join(app, 'node_modules', name, 'package.json')), `${name} is not in node_modules after npm ci`);
     check(!existsSync(join(app, 'node_modules', 'onnxruntime-node')), 'onnxruntime-node was installed, though nothing but an optional peer names it');
     return `${count} packages`;
@@ -312,7 +319,7 @@ function userLockfile() {
     packages[`node_modules/${name}`] = entry;
     queue.push({ repoPath: repoPathOf(name), appPath: `node_modules/${name}`, manifest: m });
   }
-  packages['node_modules/onnxruntime-web'] = lockEntry(ortWeb);
+  packages['node_modules/onnxruntime-web'] = lockEntry(ortWeb, 'onnxruntime-web');
   queue.push({ repoPath: 'node_modules/onnxruntime-web', appPath: 'node_modules/onnxruntime-web', manifest: ortWeb });
   const rootDeps = new Set(Object.keys(deps));
   while (queue.length) {
@@ -352,17 +359,25 @@ function userLockfile() {
       check(semver.satisfies(entry.version, range, { includePrerelease: true }) || range.startsWith('npm:') || !semver.validRange(range), `${repoPath} declares ${dep}@${range}; the lockfile's ${found} is ${entry.version}`);
       // The repo's workspace folders map to where npm puts our packages.
       const appFound = found.replace(/^packages\/([^/]+)\//, (_, p) => `node_modules/@bijective/${p}/`);
-      packages[appFound] ??= lockEntry(entry);
+      packages[appFound] ??= lockEntry(entry, dep);
       queue.push({ repoPath: found, appPath: appFound, manifest: entry });
     }
   }
   return { pkg, lock: { name: pkg.name, version: pkg.version, lockfileVersion: 3, requires: true, packages }, count: Object.keys(packages).length - 1 };
 }
 
-/** A repo lock entry as the user's lock holds it: without the repo's dev/peer flags (npm recomputes them). */
-function lockEntry(entry) {
+let registry;
+/**
+ * A repo lock entry as the user's lock holds it: without the repo's dev/peer flags (npm recomputes
+ * them), and with its tarball URL. The repo's lock omits `resolved` (npm then looks each package
+ * up in the registry metadata); with the URL and the integrity, `npm ci` reads the tarball straight
+ * from the cache and needs no metadata at all.
+ */
+function lockEntry(entry, name) {
+  registry ??= run('npm', ['config', 'get', 'registry'], tmpdir()).trim().replace(/\/?$/, '/');
   const out = { ...entry };
   for (const k of ['dev', 'devOptional', 'peer', 'extraneous']) delete out[k];
+  if (out.resolved === undefined && out.version && !out.link && !out.inBundle) out.resolved = `${registry}${name}/-/${name.split('/').pop()}-${out.version}.tgz`;
   return out;
 }
 
