@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // The packaging test: what a user gets from `npm install @bijective/models`.
 //
-//   node scripts/pack-test.mjs [--keep]
+//   node scripts/pack-test.mjs [--keep] [--with-ort-node]
+//
+// --keep leaves the temporary folder; --with-ort-node also installs onnxruntime-node (113 MB
+// tarball, ~400 MB on disk, its CUDA download skipped) and runs the ort-node-cpu engine.
 //
 // 1. Builds every publishable package with its own tsconfig.build.json, into a staging copy of
 //    the package (tsc --outDir), so the repo's working tree is never written to: other projects'
@@ -39,6 +42,7 @@ const requireRepo = createRequire(join(root, 'package.json'));
 const semver = requireRepo('semver');
 const PACKAGES = ['core', 'backend-tfjs', 'backend-onnx', 'models'];
 const keep = process.argv.includes('--keep');
+const withOrtNode = process.argv.includes('--with-ort-node');
 const started = Date.now();
 const steps = [];
 
@@ -207,15 +211,15 @@ async function main() {
     // An empty user config: neither the repo's .npmrc nor workspace settings apply here.
     writeFileSync(join(app, '.npmrc'), '');
     try {
-      run('npm', ['ci', '--offline', '--no-audit', '--no-fund', '--loglevel=error'], app);
+      run('npm', ['ci', '--offline', '--no-audit', '--no-fund', '--loglevel=error'], app, { env: { npm_config_onnxruntime_node_install: 'skip' } });
     } catch (e) {
       const missing = /request to (\S+) failed: cache mode is 'only-if-cached'/.exec(String(e.message));
       if (missing) throw new CheckError(`the npm cache lacks ${missing[1]}: run \`npm ci\` in the repo (it caches every tarball of the lockfile), then this again\n${e.message}`);
       throw e;
     }
     for (const name of Object.keys(pkg.dependencies)) check(existsSync(join(app, 'node_modules', name, 'package.json')), `${name} is not in node_modules after npm ci`);
-    check(!existsSync(join(app, 'node_modules', 'onnxruntime-node')), 'onnxruntime-node was installed, though nothing but an optional peer names it');
-    return `${count} packages`;
+    if (!withOrtNode) check(!existsSync(join(app, 'node_modules', 'onnxruntime-node')), 'onnxruntime-node was installed, though nothing but an optional peer names it');
+    return `${count} packages${withOrtNode ? ', onnxruntime-node among them (install script: skip)' : ''}`;
   });
 
   await step('CLI: npx bijective --help, presets, engines, info, eval', async () => {
@@ -228,7 +232,8 @@ async function main() {
     const line = (e) => engines.split('\n').find((l) => l.startsWith(`${e} `)) ?? '';
     check(/\savailable\s/.test(line('tfjs-wasm')), `engines: tfjs-wasm is not available from the install:\n${engines}`);
     check(/\savailable\s/.test(line('ort-web-wasm')), `engines: ort-web-wasm is not available with onnxruntime-web installed:\n${engines}`);
-    check(/unavailable/.test(line('ort-node-cpu')) && line('ort-node-cpu').includes('npm install onnxruntime-node'), `engines: ort-node-cpu should be unavailable and name its install command (onnxruntime-node is not installed):\n${engines}`);
+    if (withOrtNode) check(/\savailable\s/.test(line('ort-node-cpu')), `engines: ort-node-cpu is not available with onnxruntime-node installed:\n${engines}`);
+    else check(/unavailable/.test(line('ort-node-cpu')) && line('ort-node-cpu').includes('npm install onnxruntime-node'), `engines: ort-node-cpu should be unavailable and name its install command (onnxruntime-node is not installed):\n${engines}`);
     const ckpt = join(app, 'node_modules', '@bijective', 'models', 'checkpoints', 'nice-2d');
     const info = JSON.parse(cli('info', '--checkpoint', ckpt, '--json'));
     check(info.parameters > 0 && info.event?.[0] === 2, `info on the shipped nice-2d: expected a 2-D flow with parameters, got ${JSON.stringify(info).slice(0, 300)}`);
@@ -238,15 +243,21 @@ async function main() {
     check(wasm.n === 2000 && ref.n === 2000, `eval --limit 2000 evaluated ${wasm.n} / ${ref.n} examples`);
     // float32 (tfjs-wasm) against the float64 interpreter on the same 2000 test points.
     check(Math.abs(wasm.nll - ref.nll) < 1e-4, `eval nll on tfjs-wasm ${wasm.nll} vs reference ${ref.nll}: differ by more than 1e-4`);
+    let native = '';
+    if (withOrtNode) {
+      const ortNode = evalOf('ort-node-cpu');
+      check(Math.abs(ortNode.nll - ref.nll) < 1e-4, `eval nll on ort-node-cpu ${ortNode.nll} vs reference ${ref.nll}: differ by more than 1e-4`);
+      native = `, ${ortNode.nll.toFixed(6)} (ort-node-cpu)`;
+    }
     // The shipped eval.json is the full 10 000-point test split; 2000 of them agree within a few standard errors.
     const shipped = JSON.parse(readFileSync(join(ckpt, 'eval.json'), 'utf8'));
     check(Math.abs(ref.nll - shipped.nll) < 5 * Math.max(ref.nllStdErr, shipped.nllStdErr) * Math.sqrt(10000 / 2000), `eval nll ${ref.nll} ± ${ref.nllStdErr} is far from the shipped eval.json's ${shipped.nll}`);
-    return `nice-2d nll ${wasm.nll.toFixed(6)} (tfjs-wasm) vs ${ref.nll.toFixed(6)} (reference), shipped ${shipped.nll.toFixed(4)}`;
+    return `nice-2d nll ${wasm.nll.toFixed(6)} (tfjs-wasm)${native} vs ${ref.nll.toFixed(6)} (reference), shipped ${shipped.nll.toFixed(4)}`;
   });
 
   await step('Node: import every public entry and use it', async () => {
     writeFileSync(join(app, 'check-node.mjs'), NODE_CHECK);
-    return run(process.execPath, ['check-node.mjs'], app).trim().split('\n').pop();
+    return run(process.execPath, ['check-node.mjs'], app, { env: { WITH_ORT_NODE: withOrtNode ? '1' : '' } }).trim().split('\n').pop();
   });
 
   await step('TypeScript: a user file type-checks against the installed .d.ts (NodeNext, strict)', async () => {
@@ -305,6 +316,11 @@ function userLockfile() {
   const deps = {};
   for (const [name, file] of Object.entries(tarballs)) deps[name] = `file:${relative(app, file)}`;
   deps['onnxruntime-web'] = ortWeb.version;
+  const ortNode = repoLock['node_modules/onnxruntime-node'];
+  if (withOrtNode) {
+    check(ortNode?.version, "the repo's package-lock.json has no onnxruntime-node");
+    deps['onnxruntime-node'] = ortNode.version;
+  }
   const pkg = { name: 'bijective-pack-test-app', version: '1.0.0', private: true, type: 'module', dependencies: deps };
 
   const packages = { '': { name: pkg.name, version: pkg.version, dependencies: deps } };
@@ -321,6 +337,10 @@ function userLockfile() {
   }
   packages['node_modules/onnxruntime-web'] = lockEntry(ortWeb, 'onnxruntime-web');
   queue.push({ repoPath: 'node_modules/onnxruntime-web', appPath: 'node_modules/onnxruntime-web', manifest: ortWeb });
+  if (withOrtNode) {
+    packages['node_modules/onnxruntime-node'] = lockEntry(ortNode, 'onnxruntime-node');
+    queue.push({ repoPath: 'node_modules/onnxruntime-node', appPath: 'node_modules/onnxruntime-node', manifest: ortNode });
+  }
   const rootDeps = new Set(Object.keys(deps));
   while (queue.length) {
     const { repoPath, appPath, manifest } = queue.shift();
@@ -429,11 +449,20 @@ const lpWeb = await web.logProb(x);
 await web.dispose();
 for (let i = 0; i < 4; i++) assert.ok(Math.abs(lpWeb[i] - ref[i]) < 1e-4, 'ort-web-wasm ' + lpWeb[i] + ' vs reference ' + ref[i]);
 
-// @bijective/backend-onnx/node: onnxruntime-node is not installed; the engine says so with the command.
+// @bijective/backend-onnx/node: without onnxruntime-node the engine says so with the command;
+// with it (--with-ort-node) the native engine gives the same density.
 assert.equal(onnxNode.ortNotInstalled('onnxruntime-web'), undefined);
-assert.match(String(onnxNode.ortNotInstalled('onnxruntime-node')), /npm install onnxruntime-node/);
 const status = await onnxNode.engineStatus('ort-node-cpu');
-assert.equal(status.available, false);
+if (process.env.WITH_ORT_NODE) {
+  assert.equal(status.available, true, JSON.stringify(status));
+  const native = await onnxNode.ortRuntime(exported, { engine: 'ort-node-cpu' });
+  const lpNative = await native.logProb(x);
+  await native.dispose();
+  for (let i = 0; i < 4; i++) assert.ok(Math.abs(lpNative[i] - ref[i]) < 1e-4, 'ort-node-cpu ' + lpNative[i] + ' vs reference ' + ref[i]);
+} else {
+  assert.match(String(onnxNode.ortNotInstalled('onnxruntime-node')), /npm install onnxruntime-node/);
+  assert.equal(status.available, false);
+}
 
 let maxErr = 0;
 for (let i = 0; i < 4; i++) maxErr = Math.max(maxErr, Math.abs(lpTf[i] - ref[i]), Math.abs(lpWeb[i] - ref[i]));
