@@ -62,6 +62,18 @@ function conv2d(x: tf.Tensor, w: tf.Tensor, pads: readonly [number, number, numb
 }
 
 /**
+ * A cumulative sum along `axis` as one rank-3 cumsum ([before, axis, after]): tfjs' webgl and
+ * webgpu kernels take at most rank 4 ("Cumulative + for rank 5 is not yet supported", the
+ * spline bins of an image flow are rank 5).
+ */
+function cumsum(x: tf.Tensor, axis: number): tf.Tensor {
+  if (x.rank <= 3) return tf.cumsum(x, axis);
+  const before = x.shape.slice(0, axis).reduce((a, b) => a * b, 1);
+  const after = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  return tf.tidy(() => tf.reshape(tf.cumsum(tf.reshape(x, [before, x.shape[axis]!, after]), 1), x.shape));
+}
+
+/**
  * The tfjs lowering: one function per core primitive (a missing entry is a compile error).
  * Every function returns a fresh tensor (never one of its inputs), so the runner may free
  * values after their last use.
@@ -107,7 +119,7 @@ export const tfjsLowering: LoweringTable<tf.Tensor, TfContext> = {
   },
   concat: (node, xs) => (xs.length === 1 ? tf.clone(xs[0]!) : tf.concat(xs, node.attrs.axis)),
   gather: (node, [x], ctx) => tf.gather(x!, ctx.indices(node), node.attrs.axis),
-  cumsum: (node, [x]) => tf.cumsum(x!, node.attrs.axis),
+  cumsum: (node, [x]) => cumsum(x!, node.attrs.axis),
 
   logAbsDet: (node, [a], ctx) => logAbsDetOp(a!, ctx.host(node)),
   matrixInverse: (node, [a], ctx) => matrixInverseOp(a!, ctx.host(node)),
