@@ -50,6 +50,24 @@ strip_optimizer() {
   rm -f "$1"/optimizer.safetensors "$1"/optimizer.*.safetensors
 }
 
+# The Fashion-MNIST recipe of $preset into $out: ENGINE STEPS [extra train flags]. At most
+# GLOW_MINUTES, batch 64, lr 1e-3 after 300 warm-up steps with cosine decay over STEPS,
+# evaluated on 1000 test images every 1000 steps, a checkpoint every 500.
+train_images() {
+  local engine="$1" steps="$2"
+  shift 2
+  bijective train --preset "$preset" --dataset fmnist "$@" --engine "$engine" \
+    --steps "$steps" --max-minutes "$GLOW_MINUTES" --batch 64 --lr 1e-3 --warmup 300 --decay cosine \
+    --clip-grad-norm 100000 --seed 0 \
+    --eval-every 1000 --eval-examples 1000 --checkpoint-every 500 --out "$out" --quiet
+}
+
+# Sample grids of $out at temperatures 0.7 (samples.png) and 1 (samples-t1.png), 64 each.
+sample_grids() {
+  bijective sample --checkpoint "$out" --n 64 --temperature 0.7 --seed 0 --out "$out/samples.png" --engine ort-node-cpu
+  bijective sample --checkpoint "$out" --n 64 --temperature 1 --seed 0 --out "$out/samples-t1.png" --engine ort-node-cpu
+}
+
 for preset in "${PRESETS[@]}"; do
   out="checkpoints/$preset"
   if [ -e "$out/flow.json" ] && [ "$FORCE" -eq 0 ]; then
@@ -76,31 +94,20 @@ for preset in "${PRESETS[@]}"; do
     glow-fmnist-small)
       # ORT (about 3x tfjs-wasm's training speed here): 4500 steps of batch 64 took 24 minutes on
       # 2 shared cores. The preset's coupling scale is floored at 0.1, so sampling stays finite.
-      bijective train --preset glow-fmnist-small --dataset fmnist --engine ort-node-cpu \
-        --steps "${GLOW_ORT_STEPS:-4500}" --max-minutes "$GLOW_MINUTES" --batch 64 --lr 1e-3 --warmup 300 --decay cosine \
-        --clip-grad-norm 100000 --seed 0 \
-        --eval-every 1000 --eval-examples 1000 --checkpoint-every 500 --out "$out" --quiet
-      bijective sample --checkpoint "$out" --n 64 --temperature 0.7 --seed 0 --out "$out/samples.png" --engine ort-node-cpu
-      bijective sample --checkpoint "$out" --n 64 --temperature 1.0 --seed 0 --out "$out/samples-t1.png" --engine ort-node-cpu
+      train_images ort-node-cpu "${GLOW_ORT_STEPS:-4500}"
+      sample_grids
       ;;
     glow-fmnist-cond-small)
       # 30 minutes, one row of samples per class (issue 15).
-      bijective train --preset glow-fmnist-cond-small --dataset fmnist --condition-on label --engine "$ENGINE" \
-        --steps "$GLOW_STEPS" --max-minutes "$GLOW_MINUTES" --batch 64 --lr 1e-3 --warmup 300 --decay cosine \
-        --clip-grad-norm 100000 --seed 0 \
-        --eval-every 1000 --eval-examples 1000 --checkpoint-every 500 --out "$out" --quiet
+      train_images "$ENGINE" "$GLOW_STEPS" --condition-on label
       bijective sample --checkpoint "$out" --class all --n 10 --temperature 0.7 --seed 0 --out "$out/samples.png" --engine "$ENGINE"
       ;;
     mintnet-fmnist-small)
       # ORT: on 2 shared cores it trained this flow ~4x faster than tfjs-wasm (177 vs 43
       # images/s over 16 steps); 30 minutes, cosine over MINT_STEPS. Samples at T = 0.7 and 1
       # (each block inverted by 50 fixed-point iterations).
-      bijective train --preset mintnet-fmnist-small --dataset fmnist --engine ort-node-cpu \
-        --steps "$MINT_STEPS" --max-minutes "$GLOW_MINUTES" --batch 64 --lr 1e-3 --warmup 300 --decay cosine \
-        --clip-grad-norm 100000 --seed 0 \
-        --eval-every 1000 --eval-examples 1000 --checkpoint-every 500 --out "$out" --quiet
-      bijective sample --checkpoint "$out" --n 64 --temperature 0.7 --seed 0 --out "$out/samples.png" --engine ort-node-cpu
-      bijective sample --checkpoint "$out" --n 64 --temperature 1 --seed 0 --out "$out/samples-t1.png" --engine ort-node-cpu
+      train_images ort-node-cpu "$MINT_STEPS"
+      sample_grids
       ;;
     *) echo "train-shipped: no recipe for '$preset'" >&2; exit 2 ;;
   esac
