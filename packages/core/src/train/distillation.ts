@@ -64,14 +64,14 @@ export function distillationGraph(student: Flow, teacher: Flow, options: Distill
   const g = new GraphBuilder();
   const z = g.input('z', ['N', ...se]);
   const s = inlineGraph(g, traceFlow(student, 'sample'), { z });
-  const t = inlineGraph(g, traceFlow(teacher, 'density'), { x: s[SAMPLE_OUTPUTS.x]! }, { renameParam: (n) => `${TEACHER_PREFIX}${n}` });
+  const teacherNames = { renameParam: (n: string) => `${TEACHER_PREFIX}${n}` };
+  const t = inlineGraph(g, traceFlow(teacher, 'density'), { x: s[SAMPLE_OUTPUTS.x]! }, teacherNames);
   const logQ = g.add(standardNormalLogProb(g, flatten(g, z)), s[SAMPLE_OUTPUTS.logDet]!);
   const logP = t[DENSITY_OUTPUTS.logProb]!;
   const kl = g.mean(g.sub(logQ, logP), [0]);
   if (lambda > 0) {
     const zt = g.input(DISTILL_TEACHER_Z, ['N', ...se]);
-    const rename = { renameParam: (n: string) => `${TEACHER_PREFIX}${n}` };
-    const xt = inlineGraph(g, traceFlow(teacher, 'sample'), { z: zt }, rename)[SAMPLE_OUTPUTS.x]!;
+    const xt = inlineGraph(g, traceFlow(teacher, 'sample'), { z: zt }, teacherNames)[SAMPLE_OUTPUTS.x]!;
     const nll = g.neg(g.mean(inlineGraph(g, traceFlow(student, 'density'), { x: xt })[DENSITY_OUTPUTS.logProb]!, [0]));
     g.output(DISTILL_OUTPUTS.loss, g.add(kl, g.mul(g.scalar(lambda), nll)));
     g.output(DISTILL_OUTPUTS.forwardNll, nll);
