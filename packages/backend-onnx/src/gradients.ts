@@ -82,24 +82,26 @@ function split(grad: Graph) {
     nodes.push({ ...n, id } as Node);
     return id;
   };
+  // Node `n`'s value enters the session as the float32 input `name`.
+  const feed = (name: string, n: Node) => {
+    const inId = push({ op: 'input', inputs: [], attrs: { name }, shape: n.shape, dtype: 'float32' } as Omit<Node, 'id'>);
+    inputs[name] = inId;
+    remap.set(n.id, inId);
+  };
   for (const n of grad.nodes) {
     if (host(n.id)) {
       if (!frontier.has(n.id)) continue;
       const name = `v${computedIds.length}`;
       computedInputs[name] = `v${n.id}`;
       computedIds.push(n.id);
-      const inId = push({ op: 'input', inputs: [], attrs: { name }, shape: n.shape, dtype: 'float32' } as Omit<Node, 'id'>);
-      inputs[name] = inId;
-      remap.set(n.id, inId);
+      feed(name, n);
       continue;
     }
     if (n.op === 'param') {
       if (!sessionReads.has(n.id)) continue;
       const name = `p${Object.keys(paramInputs).length}`;
       paramInputs[name] = n.attrs.name;
-      const inId = push({ op: 'input', inputs: [], attrs: { name }, shape: n.shape, dtype: 'float32' } as Omit<Node, 'id'>);
-      inputs[name] = inId;
-      remap.set(n.id, inId);
+      feed(name, n);
       continue;
     }
     const id = push({ ...n, inputs: n.inputs.map((i) => remap.get(i)!) } as Omit<Node, 'id'>);
