@@ -8,6 +8,8 @@ import type { EngineStatus } from '../src/engines.js';
 import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { GraphBuilder, LOSS_OUTPUTS, Rng, densityLossGraph, inlineGraph, referenceGradientEngine, type Flow, type Graph, type Tensor } from '@bijective/core';
+import { caseFlow, caseInput, flowCases, primitiveCases } from '@bijective/core/testing';
 import { exportOnnx, ortRuntime } from '../src/node.js';
 import { randomFlow, randomTensor, toleranceRatio } from './helpers.js';
 import { SPEC_CASES } from './specs.js';
@@ -19,6 +21,18 @@ import { SPEC_CASES } from './specs.js';
  * Pages are served from 127.0.0.1 by a small server, cross-origin isolated so the
  * WebAssembly engine may use threads.
  */
+/**
+ * Cases ort-web-webgpu computes wrong in a gradient model (onnxruntime-web 1.30.0, SwiftShader's
+ * adapter): its Conv returns zeros for a 3×3 kernel (likewise 4×4, 5×5; 2–8 input channels)
+ * whose weight is a model input rather than an initializer — as every weight of a gradient model
+ * is. Non-square kernels, 2×2 and 1-channel inputs are right, and so are exported inference
+ * models (weights are initializers). Feeding a k×(k+1) zero-padded kernel did not avoid it. So
+ * ort-web-webgpu is not in ORT_TRAINING_ENGINES; `test.fails` here turns red when a release fixes it.
+ */
+const WEBGPU_WRONG = new Set(['primitive/conv2d/3x3', 'multi-scale']);
+const knownWrong = (engine: string, name: string) => engine === 'ort-web-webgpu' && WEBGPU_WRONG.has(name);
+/** Gradient error bound, relative to the flow's largest gradient entry (at least 1). */
+const GRAD_TOL = 1e-5;
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const here = dirname(fileURLToPath(import.meta.url));
 const ortDist = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-web')), '..', 'dist');
@@ -134,5 +148,77 @@ describe.skipIf(!existsSync(CHROMIUM))(`headless Chromium (${CHROMIUM})`, () => 
       }
       expect(toleranceRatio(got.decoded, Array.from(x.data), 1e-4, 1e-4), `${engine} decode(encode(x)) vs x`).toBeLessThanOrEqual(1);
     });
+  }
+
+  const plain = (t: { data: ArrayLike<number>; shape: readonly number[] }) => ({ data: Array.from(t.data), shape: [...t.shape] });
+
+  // Every primitive case as a gradient model: loss = Σ w ⊙ y with random weights w (an extra
+  // input), gradients of the case's parameters, against the float64 reference.
+  for (const engine of ['ort-web-wasm', 'ort-web-webgpu'] as const) {
+    for (const c of primitiveCases()) {
+      (knownWrong(engine, c.name) ? test.fails : test)(`${engine}: gradient model of ${c.name}`, async () => {
+        const g = new GraphBuilder();
+        const ins = Object.fromEntries(Object.entries(c.graph.inputs).map(([k, id]) => [k, g.input(k, c.graph.nodes[id]!.shape)]));
+        const outs = inlineGraph(g, c.graph, ins);
+        const y = outs.y!;
+        const w = g.input('wLoss', y.shape);
+        g.output('loss', g.sum(g.mul(y, w), y.shape.map((_, i) => i)));
+        const graph: Graph = g.build();
+        const yShape = c.graph.nodes[c.graph.outputs.y!]!.shape.map((d) => (d === 'N' ? Object.values(c.inputs)[0]!.shape[0]! : d)) as number[];
+        const rng = new Rng(7);
+        const wData = Float32Array.from({ length: yShape.reduce((a, b) => a * b, 1) }, () => rng.normal());
+        const f32 = (t: { data: ArrayLike<number>; shape: readonly number[] }) => ({ data: Float32Array.from(t.data), shape: [...t.shape] });
+        const inputs = { ...Object.fromEntries(Object.entries(c.inputs).map(([k, t]) => [k, f32(t)])), wLoss: { data: wData, shape: yShape } };
+        const wrt = Object.keys(c.params);
+        const params = Object.fromEntries(Object.entries(c.params).map(([k, p]) => [k, Float32Array.from(p.data)]));
+        const ref = await (await referenceGradientEngine.compile(graph, { loss: 'loss', wrt })).run(inputs, params);
+        type Got = { loss: number; grads: Record<string, number[]> };
+        const got = await page.evaluate(
+          async ([e, gr, i, p, wr]) => (window as unknown as { bijective: { graphGradients(...a: unknown[]): Promise<Got> } }).bijective.graphGradients(e, gr, i, p, wr),
+          [engine, graph, Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, plain(t)])), Object.fromEntries(Object.entries(c.params).map(([k, p]) => [k, plain(p)])), wrt] as const,
+        );
+        expect(Math.abs(got.loss - ref.loss), 'loss').toBeLessThan(1e-4 * Math.max(1, Math.abs(ref.loss)));
+        for (const p of wrt) expect(toleranceRatio(got.grads[p]!, Array.from(ref.grads[p]!), 1e-4, 1e-4), `d loss / d ${p}`).toBeLessThanOrEqual(1);
+      });
+    }
+  }
+
+  // Training in the browser: the gradient model of the mean NLL, against the float64 reference's
+  // exact gradients, for the multi-scale flow above and two conformance flows (ActNorm + LU 1×1
+  // conv, whose log|det| and inverse the gradient engine computes on the host).
+  const gradientCases: [string, Flow, Tensor][] = [
+    ['multi-scale', flow, x],
+    ...flowCases()
+      .filter((c) => ['flow/realnvp-vector', 'flow/actnorm-invconv-vector'].includes(c.name))
+      .map((c) => [c.name, caseFlow(c), caseInput(c, 4)] as [string, Flow, Tensor]),
+  ];
+  test('the gradient cases exist', () => expect(gradientCases.length).toBe(3));
+  for (const engine of ['ort-web-wasm', 'ort-web-webgpu'] as const) {
+    for (const [name, f, input] of gradientCases) {
+      (knownWrong(engine, name) ? test.fails : test)(`${engine}: training gradients of ${name} within float32 tolerance of the reference`, async () => {
+        const graph = densityLossGraph(f);
+        const wrt = Object.keys(f.params).filter((k) => f.paramDecls[k]!.trainable !== false);
+        const opts = { loss: LOSS_OUTPUTS.loss, wrt, outputs: [LOSS_OUTPUTS.logProb] };
+        const ref = await (await referenceGradientEngine.compile(graph, opts)).run({ x: input }, Object.fromEntries(Object.entries(f.params).map(([k, p]) => [k, p.data])));
+        const params = Object.fromEntries(Object.entries(f.params).map(([k, p]) => [k, plain(p)]));
+        type Got = { engine: string; loss: number; logProb: number[]; grads: Record<string, number[]> };
+        const got = await page.evaluate(
+          async ([e, s, p, xi, w]) => (window as unknown as { bijective: { gradients(...a: unknown[]): Promise<Got> } }).bijective.gradients(e, s, p, xi, w),
+          [engine, f.spec, params, plain(input), wrt] as const,
+        );
+        expect(got.engine).toBe(engine);
+        expect(Math.abs(got.loss - ref.loss)).toBeLessThan(1e-4 * Math.max(1, Math.abs(ref.loss)));
+        expect(toleranceRatio(got.logProb, Array.from(ref.outputs.logProb!), 1e-4, 1e-4), 'logProb').toBeLessThanOrEqual(1);
+        let scale = 1;
+        for (const p of wrt) for (const v of ref.grads[p]!) scale = Math.max(scale, Math.abs(v));
+        let worst = 0;
+        for (const p of wrt) {
+          expect(got.grads[p]!.length, p).toBe(ref.grads[p]!.length);
+          ref.grads[p]!.forEach((v, i) => (worst = Math.max(worst, Math.abs(got.grads[p]![i]! - v) / scale)));
+        }
+        console.log(`${engine} ${name}: gradients within ${worst.toExponential(2)} of the reference (scale ${scale.toFixed(2)})`);
+        expect(worst).toBeLessThan(GRAD_TOL);
+      });
+    }
   }
 });

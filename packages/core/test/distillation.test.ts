@@ -3,6 +3,7 @@ import {
   DISTILL_OUTPUTS,
   DISTILL_TEACHER_Z,
   GraphBuilder,
+  STUDENT_STOP_PREFIX,
   TEACHER_PREFIX,
   baseLogDensity,
   distillationGraph,
@@ -11,6 +12,7 @@ import {
   inlineGraph,
   klEstimate,
   runGraph,
+  studentStopParams,
   teacherParams,
   traceFlow,
   type Flow,
@@ -147,6 +149,39 @@ describe('distillationGraph', () => {
     const r = checkGradients(fg, { z: zs, [DISTILL_TEACHER_Z]: zt }, params, { wrt: Object.keys(student.params), inputs: false });
     expect(r.worst).toBeLessThan(1e-6);
     expect(() => distillationGraph(student, teacher, { forwardWeight: -1 })).toThrow(/forwardWeight must be a finite number ≥ 0, got -1/);
+  });
+
+  it('with pathGradient keeps the loss and drops the score term: zero gradient when the student is the teacher', () => {
+    // Flows near the identity, as above, so the IAF's density pass of its own samples is well conditioned.
+    const teacher = randomFlow(spec('iaf'), 11, 0.15);
+    const student = randomFlow(spec('iaf'), 12, 0.15);
+    const zs = randomInput([8, D], 21);
+    const f64 = (t: typeof zs) => ({ data: Float64Array.from(t.data), shape: t.shape });
+    const stop = (f: Flow) => Object.fromEntries(Object.entries(studentStopParams(f)).map(([k, v]) => [k, { data: Float64Array.from(v), shape: f.params[k.slice(STUDENT_STOP_PREFIX.length)]!.shape }]));
+    const run = (g: ReturnType<typeof distillationGraph>, s: Flow, t: Flow, wrt: string[]) =>
+      runGraph(gradients(g, { of: DISTILL_OUTPUTS.loss, wrt }), { params: { ...paramsOf(s), ...refParams(t), ...stop(s) }, inputs: { z: f64(zs) }, batch: 8 });
+    const gradNorm = (out: Record<string, RefTensor>, wrt: string[]) => Math.sqrt(wrt.reduce((a, k) => a + out[gradName(k)]!.data.reduce((b, v) => b + v * v, 0), 0));
+    const wrt = Object.keys(student.params);
+    // The loss's value is the plain estimator's (log q re-scored by the density pass).
+    const plain = run(distillationGraph(student, teacher), student, teacher, wrt);
+    const path = run(distillationGraph(student, teacher, { pathGradient: true }), student, teacher, wrt);
+    expect(Math.abs(path.loss!.data[0]! - plain.loss!.data[0]!)).toBeLessThan(1e-9);
+    expect(Math.abs(plain.loss!.data[0]!)).toBeGreaterThan(0.01);
+    // The student is its own teacher: KL = 0 for every sample. The plain estimator's batch
+    // gradient is the score term, noise around zero but not zero; the path gradient is zero.
+    const selfWrt = Object.keys(teacher.params);
+    const selfPlain = gradNorm(run(distillationGraph(teacher, teacher), teacher, teacher, selfWrt), selfWrt);
+    const selfPath = gradNorm(run(distillationGraph(teacher, teacher, { pathGradient: true }), teacher, teacher, selfWrt), selfWrt);
+    expect(selfPlain).toBeGreaterThan(0.1);
+    expect(selfPath).toBeLessThan(1e-9);
+    // Its gradient is the derivative with the stop-gradient copy held at the current values.
+    const g = distillationGraph(student, teacher, { pathGradient: true });
+    const r = checkGradients(g, { z: zs }, { ...paramsOf(student), ...refParams(teacher), ...stop(student) }, { wrt, inputs: false });
+    expect(r.worst).toBeLessThan(1e-6);
+    // The copy aliases the student's arrays: an in-place update is what the graph sees next.
+    const aliased = studentStopParams(student);
+    const [first] = Object.keys(student.params);
+    expect(aliased[`${STUDENT_STOP_PREFIX}${first}`]).toBe(student.params[first!]!.data);
   });
 
   it('names the teacher parameters with the reserved prefix and refuses mismatched events', () => {

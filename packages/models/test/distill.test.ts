@@ -53,10 +53,10 @@ describe('bijective distill (maf-2d teacher → iaf-2d student on the 2-D mixtur
     expect(r.stdout).toMatch(/KL\(student ‖ teacher\) [\d.-]+ ± [\d.]+ nats/);
   }, 400_000);
 
-  it('--resume is bit-identical to an uninterrupted run (with the forward term and its own noise stream)', async () => {
+  it('--resume is bit-identical to an uninterrupted run (with the forward term, its own noise stream, and the path gradient)', async () => {
     const whole = join(root, 'whole');
     const split = join(root, 'split');
-    const common = ['--teacher', teacher, '--student', 'iaf-2d', '--engine', ENGINE, '--batch', '64', '--seed', '5', '--forward-weight', '0.5', '--kl-samples', '100', '--checkpoint-every', '20', '--quiet'];
+    const common = ['--teacher', teacher, '--student', 'iaf-2d', '--engine', ENGINE, '--batch', '64', '--seed', '5', '--forward-weight', '0.5', '--path-gradient', '--kl-samples', '100', '--test-examples', '300', '--checkpoint-every', '20', '--quiet'];
     expect((await runCliInProcess(['distill', ...common, '--steps', '60', '--out', whole])).code).toBe(0);
     expect((await runCliInProcess(['distill', ...common, '--steps', '60', '--max-minutes', '1e-9', '--out', split])).code).toBe(0);
     const stopped = await meta(split);
@@ -65,10 +65,18 @@ describe('bijective distill (maf-2d teacher → iaf-2d student on the 2-D mixtur
     expect(resumed.code, resumed.stderr).toBe(0);
     expect((await meta(split)).training.step).toBe(60);
     expect((await meta(split)).forwardWeight).toBe(0.5);
+    expect((await meta(split)).pathGradient).toBe(true);
+    expect((await meta(whole)).metrics.test.student.n).toBe(300);
     expect((await weightsBytes(split)).equals(await weightsBytes(whole))).toBe(true);
     const contradicting = await runCliInProcess(['distill', '--resume', '--forward-weight', '2', '--engine', ENGINE, '--steps', '80', '--quiet', '--out', split]);
     expect(contradicting.code).not.toBe(0);
     expect(contradicting.stderr).toMatch(/--forward-weight 2 contradicts the checkpoint .* made with --forward-weight 0\.5; drop --forward-weight/);
+    // A run made without the path gradient refuses to resume with it.
+    const plain = join(root, 'plain');
+    expect((await runCliInProcess(['distill', '--teacher', teacher, '--student', 'iaf-2d', '--engine', ENGINE, '--steps', '3', '--kl-samples', '10', '--quiet', '--out', plain])).code).toBe(0);
+    const withPath = await runCliInProcess(['distill', '--resume', '--path-gradient', '--engine', ENGINE, '--steps', '6', '--quiet', '--out', plain]);
+    expect(withPath.code).not.toBe(0);
+    expect(withPath.stderr).toMatch(/--path-gradient contradicts the checkpoint .* made without it; drop --path-gradient/);
   }, 180_000);
 
   it('refuses a missing teacher, a corrupt teacher and an event-shape mismatch, writing nothing', async () => {

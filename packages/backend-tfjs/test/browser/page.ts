@@ -4,8 +4,8 @@
  * `page.evaluate` can carry), runs them with this package's browser entry point, and
  * hands the float32 results back; the comparison with the float64 reference runs in Node.
  */
-import { flowFromParams, type FlowSpec, type Graph, type ParamTensor, type Tensor } from '@bijective/core';
-import { listEngines, runGraphTfjs, tfjsRuntime } from '../../src/index.js';
+import { LOSS_OUTPUTS, densityLossGraph, flowFromParams, type FlowSpec, type Graph, type ParamTensor, type Tensor } from '@bijective/core';
+import { listEngines, runGraphTfjs, tfjsGradients, tfjsRuntime } from '../../src/index.js';
 
 export interface Plain {
   data: number[];
@@ -34,6 +34,17 @@ const api = {
       return { engine: rt.engine, logProb, z: plain(enc.z), logDet: Array.from(enc.logDet), decoded: plain(decoded), sample: plain(s) };
     } finally {
       await rt.dispose();
+    }
+  },
+  /** Loss and gradients of the training objective (mean NLL of x) on the engine's GradientEngine. */
+  async gradients(engine: string, spec: FlowSpec, params: Record<string, Plain>, x: Plain, wrt: string[]) {
+    const flow = flowFromParams(spec, mapValues(params, toParam));
+    const program = await (await tfjsGradients(engine)).compile(densityLossGraph(flow), { loss: LOSS_OUTPUTS.loss, wrt, outputs: [LOSS_OUTPUTS.logProb] });
+    try {
+      const r = await program.run({ x: toTensor(x) }, mapValues(flow.params, (p) => p.data));
+      return { engine: program.engine, loss: r.loss, logProb: Array.from(r.outputs[LOSS_OUTPUTS.logProb]!), grads: mapValues(r.grads, (g) => Array.from(g)) };
+    } finally {
+      await program.dispose();
     }
   },
 };

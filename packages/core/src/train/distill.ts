@@ -5,7 +5,7 @@ import { Rng } from '../random.js';
 import { sizeOf, type Tensor } from '../tensor.js';
 import { streamSeed } from './batches.js';
 import { defaultCheckpointIO } from './checkpoint-io.js';
-import { DISTILL_OUTPUTS, DISTILL_TEACHER_Z, distillationGraph, teacherParams } from './distillation.js';
+import { DISTILL_OUTPUTS, DISTILL_TEACHER_Z, distillationGraph, studentStopParams, teacherParams } from './distillation.js';
 import { loadResume, runLoop, trainableParams, type Resumed } from './loop.js';
 import type { Metric, TrainOptions, TrainResult, TrainerState } from './options.js';
 import { checkSchedule, type LrSchedule } from './schedule.js';
@@ -22,6 +22,11 @@ export type DistillOptions = Omit<TrainOptions, 'epochs' | 'dequantize' | 'bins'
    * reverse KL).
    */
   forwardWeight?: number;
+  /**
+   * The path-derivative gradient estimator (`pathGradient` of {@link distillationGraph}):
+   * each step also runs the student's density pass on its samples. Default false.
+   */
+  pathGradient?: boolean;
 };
 
 /**
@@ -35,7 +40,8 @@ export type DistillOptions = Omit<TrainOptions, 'epochs' | 'dequantize' | 'bins'
  */
 export async function distillFlow(engine: GradientEngine, student: Flow, teacher: Flow, options: DistillOptions = {}): Promise<TrainResult> {
   const forwardWeight = options.forwardWeight ?? 0;
-  const graph = distillationGraph(student, teacher, { forwardWeight });
+  const pathGradient = options.pathGradient ?? false;
+  const graph = distillationGraph(student, teacher, { forwardWeight, pathGradient });
   if (dataInitGraph(student)) {
     throw new Error('distillation: the student has layers initialised from data (ActNorm not yet initialised); distillation has no data batch — initialise them first or use a student without them');
   }
@@ -65,7 +71,8 @@ export async function distillFlow(engine: GradientEngine, student: Flow, teacher
       {
         flow: student,
         program,
-        fixed: teacherParams(teacher),
+        // The stop-gradient copy aliases the student's arrays, which the loop updates in place.
+        fixed: { ...teacherParams(teacher), ...(pathGradient ? studentStopParams(student) : {}) },
         batch: (step): Record<string, Tensor> => {
           const noise = (stream: number) => {
             const rng = new Rng(streamSeed(state.seed, stream, step));

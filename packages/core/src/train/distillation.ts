@@ -8,6 +8,12 @@ import { formatShape } from '../tensor.js';
 /** The teacher's parameters enter the distillation graph under this prefix (held fixed). */
 export const TEACHER_PREFIX = 'teacher/';
 
+/**
+ * With {@link DistillationGraphOptions.pathGradient}: the student's parameters enter its density
+ * pass a second time under this prefix, fed the current values but not differentiated.
+ */
+export const STUDENT_STOP_PREFIX = 'student-stop/';
+
 /** Output names of {@link distillationGraph}. */
 export const DISTILL_OUTPUTS = { loss: 'loss', logQ: 'logQ', logP: 'logP', x: 'x', forwardNll: 'forwardNll' } as const;
 
@@ -25,6 +31,19 @@ export interface DistillationGraphOptions {
    * student (D steps each): cheap in low dimension, expensive for images.
    */
   forwardWeight?: number;
+  /**
+   * The path-derivative ("sticking the landing") estimator of the reverse KL's gradient
+   * (Roeder, Wu & Duvenaud 2017, arXiv 1703.09194). The gradient of log q_θ(x_θ) has two parts:
+   * the path through the sample x_θ = f⁻¹(z; θ), and the score ∇_θ log q_θ(x) at fixed x, whose
+   * expectation under q is zero but whose per-batch value is noise. With this option the loss's
+   * log q is computed by the student's density pass on its own samples with its parameters fed
+   * a second time as constants (`student-stop/<name>`, see {@link studentStopParams}), so only
+   * the path part is differentiated. The loss's value is unchanged; its gradient is unbiased and
+   * its variance vanishes where q = p (it is exactly zero for a student equal to its teacher),
+   * so training can settle at a low KL. Costs the student's density pass, sequential for an IAF
+   * student (D steps): cheap in low dimension, expensive for images.
+   */
+  pathGradient?: boolean;
 }
 
 /**
@@ -59,7 +78,9 @@ export function distillationGraph(student: Flow, teacher: Flow, options: Distill
     throw new Error(`distillation: the student's event ${formatShape(se)} differs from the teacher's ${formatShape(te)}; they must model the same data`);
   }
   for (const name of Object.keys(student.params)) {
-    if (name.startsWith(TEACHER_PREFIX)) throw new Error(`distillation: student parameter '${name}' uses the reserved prefix '${TEACHER_PREFIX}'`);
+    for (const prefix of [TEACHER_PREFIX, STUDENT_STOP_PREFIX]) {
+      if (name.startsWith(prefix)) throw new Error(`distillation: student parameter '${name}' uses the reserved prefix '${prefix}'`);
+    }
   }
   const g = new GraphBuilder();
   const z = g.input('z', ['N', ...se]);
@@ -68,7 +89,12 @@ export function distillationGraph(student: Flow, teacher: Flow, options: Distill
   const t = inlineGraph(g, traceFlow(teacher, 'density'), { x: s[SAMPLE_OUTPUTS.x]! }, teacherNames);
   const logQ = g.add(standardNormalLogProb(g, flatten(g, z)), s[SAMPLE_OUTPUTS.logDet]!);
   const logP = t[DENSITY_OUTPUTS.logProb]!;
-  const kl = g.mean(g.sub(logQ, logP), [0]);
+  // The loss's log q: from the sampling pass (path + score gradient), or re-scored by the
+  // density pass with constant parameters (path gradient only; the same value).
+  const logQLoss = options.pathGradient
+    ? inlineGraph(g, traceFlow(student, 'density'), { x: s[SAMPLE_OUTPUTS.x]! }, { renameParam: (n: string) => `${STUDENT_STOP_PREFIX}${n}` })[DENSITY_OUTPUTS.logProb]!
+    : logQ;
+  const kl = g.mean(g.sub(logQLoss, logP), [0]);
   if (lambda > 0) {
     const zt = g.input(DISTILL_TEACHER_Z, ['N', ...se]);
     const xt = inlineGraph(g, traceFlow(teacher, 'sample'), { z: zt }, teacherNames)[SAMPLE_OUTPUTS.x]!;
@@ -85,6 +111,15 @@ export function distillationGraph(student: Flow, teacher: Flow, options: Distill
 /** The teacher's parameters under their distillation-graph names (fed, never updated). */
 export function teacherParams(teacher: Flow): Record<string, Float32Array> {
   return Object.fromEntries(Object.entries(teacher.params).map(([k, p]) => [`${TEACHER_PREFIX}${k}`, p.data]));
+}
+
+/**
+ * The student's parameters under their `student-stop/` names, for a graph built with
+ * `pathGradient`: the same arrays as `student.params` (not copies), so that a trainer that
+ * updates the student in place feeds the current values every step.
+ */
+export function studentStopParams(student: Flow): Record<string, Float32Array> {
+  return Object.fromEntries(Object.entries(student.params).map(([k, p]) => [`${STUDENT_STOP_PREFIX}${k}`, p.data]));
 }
 
 /** A Monte-Carlo KL estimate with its standard error, from per-sample log q − log p. */

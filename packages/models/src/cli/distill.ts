@@ -29,6 +29,8 @@ export interface DistillCommandOptions extends RunCommandOptions {
   student?: string;
   klSamples: number;
   forwardWeight?: number;
+  pathGradient?: boolean;
+  testExamples?: number;
 }
 
 /** What a student checkpoint records of its teacher. */
@@ -116,11 +118,11 @@ async function samplingMs(flow: Flow, engine: string, batches: readonly number[]
   return out;
 }
 
-async function testNll(flow: Flow, engine: string, meta: TrainMeta): Promise<EvalResult> {
+async function testNll(flow: Flow, engine: string, meta: TrainMeta, limit: number | undefined): Promise<EvalResult> {
   const dataset = await datasetFor(meta, {}, 'distill');
   const runtime = await openRuntime(flow, engine);
   try {
-    return await evaluate(runtime, dataset, { event: flow.spec.event });
+    return await evaluate(runtime, dataset, { event: flow.spec.event, ...(limit !== undefined ? { limit } : {}) });
   } finally {
     await runtime.dispose();
   }
@@ -160,12 +162,17 @@ export async function runDistill(given: DistillCommandOptions, argv: readonly st
     throw new CliError(`distill --resume: --forward-weight ${given.forwardWeight} contradicts the checkpoint in ${dir}, made with --forward-weight ${recordedWeight}; drop --forward-weight`);
   }
   const forwardWeight = recordedWeight ?? given.forwardWeight ?? 0;
-  const opts = { ...given, seed: run?.seed ?? given.seed ?? 0, batch: run?.batch ?? given.batch ?? 256, forwardWeight };
+  const recordedPath = given.resume ? ((recorded.pathGradient as boolean | undefined) ?? false) : undefined;
+  if (recordedPath !== undefined && given.pathGradient !== undefined && given.pathGradient !== recordedPath) {
+    throw new CliError(`distill --resume: --path-gradient contradicts the checkpoint in ${dir}, made ${recordedPath ? 'with' : 'without'} it; drop --path-gradient`);
+  }
+  const pathGradient = recordedPath ?? given.pathGradient ?? false;
+  const opts = { ...given, seed: run?.seed ?? given.seed ?? 0, batch: run?.batch ?? given.batch ?? 256, forwardWeight, pathGradient };
   return runner.inRunFolder(dir, 'distill', () => lockedDistill(opts, argv, dir, { ...teacher, dir: teacherDir, spec, studentName, prior: given.resume ? record : undefined }));
 }
 
 async function lockedDistill(
-  opts: DistillCommandOptions & { seed: number; batch: number; forwardWeight: number },
+  opts: DistillCommandOptions & { seed: number; batch: number; forwardWeight: number; pathGradient: boolean },
   argv: readonly string[],
   dir: string,
   t: { flow: Flow; meta: TrainMeta; sha: string; dir: string; spec: FlowSpec; studentName: string; prior: TeacherRecord | undefined },
@@ -180,6 +187,7 @@ async function lockedDistill(
     student: t.studentName,
     teacher,
     forwardWeight: opts.forwardWeight,
+    pathGradient: opts.pathGradient,
     ...(t.meta.dataset !== undefined ? { dataset: t.meta.dataset } : {}),
     ...(t.meta.dataSeed !== undefined ? { dataSeed: t.meta.dataSeed } : {}),
     ...(t.meta.dataDir !== undefined ? { dataDir: t.meta.dataDir } : {}),
@@ -204,6 +212,7 @@ async function lockedDistill(
       ...(opts.clipGradNorm !== undefined ? { clipGradNorm: opts.clipGradNorm } : {}),
       seed: opts.seed,
       forwardWeight: opts.forwardWeight,
+      pathGradient: opts.pathGradient,
       checkpoint: { dir, every: opts.checkpointEvery },
       ...(opts.resume ? { resume: dir } : {}),
       checkpointIO: runner.checkpointIOWith(meta),
@@ -216,7 +225,7 @@ async function lockedDistill(
   const elapsed = (performance.now() - started) / 1000;
   const metrics: DistillMetrics = {
     kl: await klToTeacher(opts.engine, student, t.flow, opts.klSamples, opts.seed + 1),
-    test: { student: await testNll(student, opts.engine, t.meta), teacher: await testNll(t.flow, opts.engine, t.meta) },
+    test: { student: await testNll(student, opts.engine, t.meta, opts.testExamples), teacher: await testNll(t.flow, opts.engine, t.meta, opts.testExamples) },
     samplingMs: { engine: opts.engine, student: await samplingMs(student, opts.engine, [1, 64]), teacher: await samplingMs(t.flow, opts.engine, [1, 64]) },
   };
   await runner.saveRunMetrics(dir, session, result, elapsed, { ...metrics }, { kind: 'distill-eval', ...metrics });
@@ -235,7 +244,12 @@ export function registerDistill(program: Command, argv: readonly string[]): void
       '--forward-weight <λ>',
       "adds λ·E_teacher[−log q]: the student's NLL of teacher samples (the forward KL up to a constant), which keeps it on every teacher mode; costs the teacher's sampling and the student's density pass, sequential for MAF/IAF (default 0)",
       numberOption((v) => Number.isFinite(v) && v >= 0, 'a number ≥ 0'),
-    );
+    )
+    .option(
+      '--path-gradient',
+      "the path-derivative (\"sticking the landing\") gradient of the KL: drops the score term, whose mean is zero, so the gradient's noise vanishes as the student reaches the teacher; costs the student's density pass of its samples, sequential for an IAF (D steps)",
+    )
+    .option('--test-examples <n>', "the first n test examples in the final test NLL of student and teacher (default all; an IAF student's density is sequential in D, dear for images)", intOption(1));
   runner.addRunOptions(command, { seed: "the student's initial weights and its noise z", out: 'required' }).action(async (opts: DistillCommandOptions) => {
     runner.checkDecay(opts.decay, 'distill');
     const { dir, result, metrics, signal } = await runDistill(opts, argv);
