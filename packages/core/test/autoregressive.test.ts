@@ -156,7 +156,7 @@ describe('MAF / IAF', () => {
   });
 
   it('rejects image inputs and bad fields with the path in the spec', () => {
-    for (const type of ['maf', 'iaf']) {
+    for (const type of ['maf', 'iaf'] as const) {
       const img = specErrorOf(() => createFlow({ version: 1, event: [2, 4, 4], layers: [{ type }] }));
       expect(img.path).toBe('spec.layers[0].type');
       expect(img.message).toContain('[2, 4, 4]');

@@ -114,7 +114,7 @@ describe('rational-quadratic spline (elementwise)', () => {
 });
 
 const flow = (event: number[], layers: LayerSpec[]): FlowSpec => ({ version: 1, event, layers });
-const mlp = { type: 'mlp', hidden: [16, 16], activation: 'tanh' };
+const mlp = { type: 'mlp' as const, hidden: [16, 16], activation: 'tanh' as const };
 /** Name, spec, std of the parameter perturbation (the CNN's output scale exp(3·logs) amplifies it). */
 const layerCases: [string, FlowSpec, number][] = [
   ['splineCoupling (half, MLP)', flow([5], [{ type: 'splineCoupling', mask: 'half', parity: 0, conditioner: mlp, bins: 5, bound: 2 }]), 0.5],
