@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, Rng, createFlow, parseSpline, rqSpline, runGraph, splineBins, splineParamCount, type FlowSpec, type LayerSpec, type SplineSpec } from '../src/index.js';
-import { decode, encode, integrateDensity2d, maxAbsDiff, numericalLogDet, randomFlow, randomInput, sinhLine, specErrorOf } from './helpers.js';
+import { decode, encode, integrateDensity2d, maxAbsDiff, numericalLogDet, randomFlow, randomInput, rawLayer, sinhLine, specErrorOf } from './helpers.js';
 
 const SPEC: SplineSpec = parseSpline({ bins: 6, bound: 2 }, 'spline');
 const P = splineParamCount(SPEC);
@@ -180,7 +180,7 @@ describe('spline flows in 2-D', () => {
 });
 
 describe('spline spec checks', () => {
-  const coupling = (extra: Record<string, unknown>) => createFlow(flow([4], [{ type: 'splineCoupling', ...extra } as LayerSpec]));
+  const coupling = (extra: Record<string, unknown>) => createFlow(flow([4], [rawLayer({ type: 'splineCoupling', ...extra })]));
   it.each([
     [{ bins: 1 }, /layers\[0\]\.bins: expected >= 2, got 1/],
     [{ bins: 2.5 }, /layers\[0\]\.bins: expected an integer/],
