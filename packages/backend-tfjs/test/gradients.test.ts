@@ -18,8 +18,8 @@ interface Case {
   domain?: 'real' | 'unit';
 }
 
-const mlp = { type: 'mlp', hidden: [8] };
-const cnn = { type: 'cnn', hidden: 4 };
+const mlp = { type: 'mlp' as const, hidden: [8] };
+const cnn = { type: 'cnn' as const, hidden: 4 };
 const vec = (name: string, d: number, layers: LayerSpec[], domain: 'real' | 'unit' = 'real'): Case => ({ name, spec: { version: 1, event: [d], layers }, domain });
 const img = (name: string, event: number[], layers: LayerSpec[]): Case => ({ name, spec: { version: 1, event, layers } });
 

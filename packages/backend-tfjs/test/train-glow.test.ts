@@ -6,10 +6,10 @@ import { rectangles } from './images.js';
 
 /** Glow steps: ActNorm → invertible 1×1 conv (LU) → affine coupling with a CNN conditioner. */
 function glowSteps(k: number, hidden: number): LayerSpec[] {
-  return Array.from({ length: k }, (_, i) => [
+  return Array.from({ length: k }, (_, i): LayerSpec[] => [
     { type: 'actNorm' },
     { type: 'invConv1x1', variant: 'lu' },
-    { type: 'affineCoupling', mask: 'channel', parity: i % 2, conditioner: { type: 'cnn', hidden }, scale: 'sigmoid' },
+    { type: 'affineCoupling', mask: 'channel', parity: i % 2 === 0 ? 0 : 1, conditioner: { type: 'cnn', hidden }, scale: 'sigmoid' },
   ]).flat();
 }
 

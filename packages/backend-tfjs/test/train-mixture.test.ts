@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createFlow, type FlowSpec } from '@bijective/core';
+import { createFlow, type FlowSpec, type LayerSpec } from '@bijective/core';
 import { tfjsRuntime, train, type TrainProgress } from '../src/index.js';
 import { mixtureEntropy, sampleMixture } from './mixture.js';
 
@@ -17,12 +17,12 @@ const options = { engine: 'tfjs-wasm', steps: 400, batchSize: 1024, lr: 5e-3, wa
 const realnvp: FlowSpec = {
   version: 1,
   event: [2],
-  layers: Array.from({ length: 6 }, (_, i) => ({ type: 'affineCoupling', mask: 'alternating', parity: i % 2, conditioner: { type: 'mlp', hidden: [32, 32] } })),
+  layers: Array.from({ length: 6 }, (_, i): LayerSpec => ({ type: 'affineCoupling', mask: 'alternating', parity: i % 2 === 0 ? 0 : 1, conditioner: { type: 'mlp', hidden: [32, 32] } })),
 };
 const maf: FlowSpec = {
   version: 1,
   event: [2],
-  layers: Array.from({ length: 5 }, () => [{ type: 'maf', hidden: [32, 32] }, { type: 'permute', kind: 'reverse' }]).flat(),
+  layers: Array.from({ length: 5 }, (): LayerSpec[] => [{ type: 'maf', hidden: [32, 32] }, { type: 'permute', kind: 'reverse' }]).flat(),
 };
 
 describe('training on a 2-D Gaussian mixture reaches the true entropy', () => {

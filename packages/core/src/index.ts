@@ -30,6 +30,7 @@ export * from './layers/standardize.js';
 export * from './layers/gaussianize.js';
 export * from './layers/householder.js';
 export * from './layers/registry.js';
+export * from './layers/specs.js';
 export * from './layers/spline.js';
 export * from './layers/spline-coupling.js';
 export * from './layers/spline-autoregressive.js';

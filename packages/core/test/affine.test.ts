@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createFlow, type LayerSpec } from '../src/index.js';
-import { checkBijection, encode, flowSpec, randomFlow, randomInput, specErrorOf } from './helpers.js';
+import { checkBijection, encode, flowSpec, randomFlow, randomInput, rawLayer, specErrorOf } from './helpers.js';
 
 // Tolerances: the reference runs in float64; a round trip loses a few ulps per layer
 // (1e-10 leaves ample room), and a central-difference Jacobian with eps = 1e-5 has
@@ -20,7 +20,7 @@ const imageCases = (['channel', 'checkerboard'] as const).flatMap((mask) =>
 );
 
 function coupling(mask: string, parity: 0 | 1, scale: string, conditioner: object): LayerSpec {
-  return { type: 'affineCoupling', mask, parity, scale, conditioner };
+  return rawLayer({ type: 'affineCoupling', mask, parity, scale, conditioner });
 }
 
 describe('affineCoupling: vectors [16]', () => {
@@ -121,7 +121,7 @@ describe('affineCoupling: spec errors name the path', () => {
 
   it('rejects an unknown scale function and an unknown field', () => {
     expect(specErrorOf(() => createFlow(flowSpec([4], [coupling('half', 0, 'exp', { type: 'mlp' })]))).path).toBe('spec.layers[0].scale');
-    expect(specErrorOf(() => createFlow(flowSpec([4], [{ type: 'affineCoupling', clamp: 2 }]))).path).toBe('spec.layers[0].clamp');
+    expect(specErrorOf(() => createFlow(flowSpec([4], [rawLayer({ type: 'affineCoupling', clamp: 2 })]))).path).toBe('spec.layers[0].clamp');
   });
 });
 
@@ -149,6 +149,6 @@ describe('affineCoupling: sigmoid scale with a floor', () => {
   it('refuses a floor outside (0, 1) or on the tanhExp scale', () => {
     expect(specErrorOf(() => createFlow(flowSpec([4], [floored(1)]))).message).toMatch(/scaleFloor: must lie strictly between 0 and 1, got 1/);
     expect(specErrorOf(() => createFlow(flowSpec([4], [floored(0)]))).message).toMatch(/scaleFloor: must lie strictly between 0 and 1, got 0/);
-    expect(specErrorOf(() => createFlow(flowSpec([4], [{ ...coupling('half', 0, 'tanhExp', { type: 'mlp', hidden: [4] }), scaleFloor: 0.2 }]))).message).toMatch(/only the 'sigmoid' scale has a floor/);
+    expect(specErrorOf(() => createFlow(flowSpec([4], [rawLayer({ ...coupling('half', 0, 'tanhExp', { type: 'mlp', hidden: [4] }), scaleFloor: 0.2 })]))).message).toMatch(/only the 'sigmoid' scale has a floor/);
   });
 });

@@ -10,7 +10,6 @@ import {
   type Flow,
   type FlowSpec,
   type Graph,
-  type MadeSpec,
   type Tensor,
 } from '../src/index.js';
 import { decode, encode, maxAbsDiff, numericalLogDet, randomFlow, randomInput, specErrorOf } from './helpers.js';
@@ -86,7 +85,9 @@ describe.each(cases)('$type, order $order, hidden $hidden', (c) => {
     const input: Record<string, Tensor> = c.type === 'maf' ? { z: x } : { x };
     const out = c.type === 'maf' ? 'x' : 'z';
     const exact = runReference(flow, graph, input)[out]!.data;
-    const m = inputDegrees(flow.spec.layers[0] as unknown as MadeSpec, D);
+    const layer = flow.spec.layers[0]!;
+    if (layer.type !== 'maf' && layer.type !== 'iaf') throw new Error(`layer 0 is '${layer.type}'`);
+    const m = inputDegrees(layer, D);
     const errorOf = (partial: Float64Array, i: number) => Math.max(...Array.from({ length: 6 }, (_, n) => Math.abs(partial[n * D + i]! - exact[n * D + i]!)));
     for (const k of [1, 6, D - 2]) {
       const partial = runReference(flow, withLoopCount(graph, k), input)[out]!.data;
@@ -156,7 +157,7 @@ describe('MAF / IAF', () => {
   });
 
   it('rejects image inputs and bad fields with the path in the spec', () => {
-    for (const type of ['maf', 'iaf']) {
+    for (const type of ['maf', 'iaf'] as const) {
       const img = specErrorOf(() => createFlow({ version: 1, event: [2, 4, 4], layers: [{ type }] }));
       expect(img.path).toBe('spec.layers[0].type');
       expect(img.message).toContain('[2, 4, 4]');

@@ -4,8 +4,8 @@ import { perturbParams } from '../src/testing/index.js';
 import { maxAbsDiff, numericalLogDet, sinhLine } from './helpers.js';
 
 const K = 3;
-const mlp = { type: 'mlp', hidden: [8] };
-const cnn = { type: 'cnn', hidden: 4 };
+const mlp = { type: 'mlp' as const, hidden: [8] };
+const cnn = { type: 'cnn' as const, hidden: 4 };
 
 /** One flow per conditioned layer family; each reads a context of K = 3. */
 const cases: { name: string; event: number[]; layers: LayerSpec[]; base?: 'conditionalGaussian' }[] = [

@@ -16,7 +16,7 @@ import { integrateDensity2d, midpoint, randomFlow, sinhLine } from './helpers.js
  * grid to reach 1e-5), a test of the quadrature rather than of the layers.
  */
 const P: LayerSpec = { type: 'permute', kind: 'reverse' };
-const mlp = (activation: 'relu' | 'tanh' = 'relu') => ({ type: 'mlp', hidden: [16, 16], activation });
+const mlp = (activation: 'relu' | 'tanh' = 'relu') => ({ type: 'mlp' as const, hidden: [16, 16], activation });
 const additive = (parity: 0 | 1, activation?: 'relu' | 'tanh'): LayerSpec => ({ type: 'additiveCoupling', mask: 'half', parity, conditioner: mlp(activation) });
 const affine = (parity: 0 | 1, scale: 'tanhExp' | 'sigmoid'): LayerSpec => ({ type: 'affineCoupling', mask: 'half', parity, scale, conditioner: mlp('tanh') });
 const ar = (type: 'maf' | 'iaf', activation: 'relu' | 'tanh', extra: Record<string, unknown> = {}): LayerSpec => ({

@@ -17,6 +17,7 @@ import {
   traceFlow,
   type Flow,
   type FlowSpec,
+  type MadeOrder,
   type RefTensor,
 } from '../src/index.js';
 import { caseFlow, caseInput, flowCases } from '../src/testing/index.js';
@@ -24,7 +25,7 @@ import { checkGradients } from './gradcheck.js';
 import { decode, encode, maxAbsDiff, randomFlow, randomInput } from './helpers.js';
 
 const D = 6;
-const made = (type: 'maf' | 'iaf', order: string) => ({ type, order, hidden: [16] });
+const made = (type: 'maf' | 'iaf', order: MadeOrder) => ({ type, order, hidden: [16] });
 const spec = (type: 'maf' | 'iaf'): FlowSpec => ({
   version: 1,
   event: [D],

@@ -12,7 +12,7 @@ import {
   type Tensor,
 } from '../src/index.js';
 import { erf } from '../src/reference/erf.js';
-import { decode, encode, flowSpec, integrateDensity2d, maxAbsDiff, numericalLogDet, randomFlow, randomInput, sinhLine, specErrorOf } from './helpers.js';
+import { decode, encode, flowSpec, integrateDensity2d, maxAbsDiff, numericalLogDet, randomFlow, randomInput, rawLayer, sinhLine, specErrorOf } from './helpers.js';
 
 const gf = (d: number, layers: LayerSpec[], seed = 3, std = 0.3): Flow => randomFlow(flowSpec([d], layers), seed, std);
 
@@ -142,7 +142,7 @@ describe('gaussianize', () => {
   it('rejects bad fields with the path and what was expected', () => {
     expect(specErrorOf(() => createFlow(flowSpec([2], [{ type: 'gaussianize', components: 0 }]))).path).toBe('spec.layers[0].components');
     expect(specErrorOf(() => createFlow(flowSpec([2], [{ type: 'gaussianize', inverseIterations: 2.5 }]))).message).toMatch(/expected an integer/);
-    expect(specErrorOf(() => createFlow(flowSpec([2], [{ type: 'gaussianize', bandwidth: 1 }]))).path).toBe('spec.layers[0].bandwidth');
+    expect(specErrorOf(() => createFlow(flowSpec([2], [rawLayer({ type: 'gaussianize', bandwidth: 1 })]))).path).toBe('spec.layers[0].bandwidth');
     expect(createFlow(flowSpec([2], [{ type: 'gaussianize' }])).spec.layers[0]).toEqual({ type: 'gaussianize', components: 8, inverseIterations: 50 });
   });
 });

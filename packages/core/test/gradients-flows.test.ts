@@ -8,7 +8,7 @@ const cases = flowCases();
 
 describe('parameter gradients of densityLossGraph', () => {
   it('every layer in the registry has a flow case', () => {
-    const used = new Set(cases.flatMap((c) => c.spec.layers.map((l) => l.type)));
+    const used = new Set<string>(cases.flatMap((c) => c.spec.layers.map((l) => l.type)));
     expect([...layerRegistry.keys()].filter((t) => !used.has(t))).toEqual([]);
   });
 

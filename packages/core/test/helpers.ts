@@ -62,6 +62,14 @@ export function slogdet(a: Float64Array, n: number): number {
   return s;
 }
 
+/**
+ * A layer the `LayerSpec` type rejects (a misspelled field, a wrong value), for the tests of
+ * the run-time checks: what `createFlow` meets in JSON read from disk.
+ */
+export function rawLayer(layer: object): LayerSpec {
+  return layer as LayerSpec;
+}
+
 /** A flow spec of `layers` over `event`. */
 export function flowSpec(event: number[], layers: LayerSpec[]): FlowSpec {
   return { version: 1, event, layers };

@@ -18,7 +18,9 @@ const identity = (n: number) => Float64Array.from({ length: n * n }, (_, k) => (
 /** W of layer 0, rebuilt in float64 from the stored parameters, independently of the layer's graph. */
 function explicitWeight(flow: Flow, c: number): Float64Array {
   const p = (k: string) => flow.params[`layers.0.${k}`]!.data;
-  if (flow.spec.layers[0]!.variant === 'plain') return Float64Array.from(p('weight'));
+  const layer = flow.spec.layers[0]!;
+  if (layer.type !== 'invConv1x1') throw new Error(`layer 0 is '${layer.type}', not invConv1x1`);
+  if (layer.variant === 'plain') return Float64Array.from(p('weight'));
   const l = identity(c);
   const u = new Float64Array(c * c);
   for (let i = 0; i < c; i++) {

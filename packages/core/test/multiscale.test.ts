@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createFlow, initializeFromData, latentPieces, type LayerSpec } from '../src/index.js';
-import { checkBijection, decode, encode, flowSpec, randomFlow, randomInput, specErrorOf } from './helpers.js';
+import { createFlow, initializeFromData, latentPieces, type LayerSpec, type SplitSpec } from '../src/index.js';
+import { checkBijection, decode, encode, flowSpec, randomFlow, randomInput, rawLayer, specErrorOf } from './helpers.js';
 
 const ROUND_TRIP = 1e-10;
 const LOGDET_REL = 1e-6;
@@ -46,7 +46,7 @@ describe('squeeze', () => {
 });
 
 describe('split', () => {
-  it.each([
+  it.each<{ event: number[]; prior: SplitSpec['prior'] }>([
     { event: [16], prior: 'conditional' },
     { event: [4, 2, 2], prior: 'conditional' },
     { event: [5, 2, 2], prior: 'conditional' },
@@ -88,12 +88,12 @@ describe('split', () => {
 
   it('rejects a single channel, naming the path', () => {
     expect(specErrorOf(() => createFlow(flowSpec([1, 4, 4], [{ type: 'split' }]))).path).toBe('spec.layers[0].type');
-    expect(specErrorOf(() => createFlow(flowSpec([4, 4, 4], [{ type: 'split', prior: 'laplace' }]))).path).toBe('spec.layers[0].prior');
+    expect(specErrorOf(() => createFlow(flowSpec([4, 4, 4], [rawLayer({ type: 'split', prior: 'laplace' })]))).path).toBe('spec.layers[0].prior');
   });
 });
 
 describe('a multi-scale image flow', () => {
-  const coupling = (mask: string, parity: number, scale: string): LayerSpec => ({ type: 'affineCoupling', mask, parity, scale, conditioner: { type: 'cnn', hidden: 8 } });
+  const coupling = (mask: 'checkerboard' | 'channel', parity: 0 | 1, scale: 'tanhExp' | 'sigmoid'): LayerSpec => ({ type: 'affineCoupling', mask, parity, scale, conditioner: { type: 'cnn', hidden: 8 } });
   // [2, 4, 4] → squeeze [8, 2, 2] → couplings → split → [4, 2, 2] → squeeze [16, 1, 1] → couplings.
   const spec = flowSpec([2, 4, 4], [
     { type: 'squeeze' },

@@ -1,5 +1,5 @@
 import { describe, expect, it, test } from 'vitest';
-import { createFlow, SpecError, SPEC_LIMITS, type FlowSpec } from '../src/index.js';
+import { createFlow, SpecError, SPEC_LIMITS, type FlowSpec, type LayerSpec } from '../src/index.js';
 
 const good: FlowSpec = {
   version: 1,
@@ -46,7 +46,7 @@ describe('flow specs', () => {
 });
 
 describe('spec size limits, checked before anything is allocated', () => {
-  const coupling = (hidden: number[]) => ({ type: 'additiveCoupling', mask: 'half', parity: 0, conditioner: { type: 'mlp', hidden, activation: 'relu' } });
+  const coupling = (hidden: number[]): LayerSpec => ({ type: 'additiveCoupling', mask: 'half', parity: 0, conditioner: { type: 'mlp', hidden, activation: 'relu' } });
   test('an event of 1e9 values is refused by its size, not a V8 abort', () => {
     expect(() => createFlow({ version: 1, event: [1e9], layers: [coupling([8])] })).toThrow(new SpecError('spec.event', `[1000000000] is 1000000000 values per example; the limit is ${SPEC_LIMITS.eventSize} (2^24)`));
     expect(() => createFlow({ version: 1, event: [3, 4096, 4096], layers: [coupling([8])] })).toThrow(/spec\.event: \[3, 4096, 4096\] is 50331648 values per example/);

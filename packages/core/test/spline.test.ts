@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, Rng, createFlow, parseSpline, rqSpline, runGraph, splineBins, splineParamCount, type FlowSpec, type LayerSpec, type SplineSpec } from '../src/index.js';
-import { decode, encode, integrateDensity2d, maxAbsDiff, numericalLogDet, randomFlow, randomInput, sinhLine, specErrorOf } from './helpers.js';
+import { decode, encode, integrateDensity2d, maxAbsDiff, numericalLogDet, randomFlow, randomInput, rawLayer, sinhLine, specErrorOf } from './helpers.js';
 
 const SPEC: SplineSpec = parseSpline({ bins: 6, bound: 2 }, 'spline');
 const P = splineParamCount(SPEC);
@@ -114,7 +114,7 @@ describe('rational-quadratic spline (elementwise)', () => {
 });
 
 const flow = (event: number[], layers: LayerSpec[]): FlowSpec => ({ version: 1, event, layers });
-const mlp = { type: 'mlp', hidden: [16, 16], activation: 'tanh' };
+const mlp = { type: 'mlp' as const, hidden: [16, 16], activation: 'tanh' as const };
 /** Name, spec, std of the parameter perturbation (the CNN's output scale exp(3·logs) amplifies it). */
 const layerCases: [string, FlowSpec, number][] = [
   ['splineCoupling (half, MLP)', flow([5], [{ type: 'splineCoupling', mask: 'half', parity: 0, conditioner: mlp, bins: 5, bound: 2 }]), 0.5],
@@ -180,7 +180,7 @@ describe('spline flows in 2-D', () => {
 });
 
 describe('spline spec checks', () => {
-  const coupling = (extra: Record<string, unknown>) => createFlow(flow([4], [{ type: 'splineCoupling', ...extra } as LayerSpec]));
+  const coupling = (extra: Record<string, unknown>) => createFlow(flow([4], [rawLayer({ type: 'splineCoupling', ...extra })]));
   it.each([
     [{ bins: 1 }, /layers\[0\]\.bins: expected >= 2, got 1/],
     [{ bins: 2.5 }, /layers\[0\]\.bins: expected an integer/],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConstantDimensionError, Rng, createFlow, fitStandardize, flowFromParams, standardizeStats, type FlowSpec, type LayerSpec, type ParamTensor } from '../src/index.js';
-import { checkBijection, decode, encode, maxAbsDiff, randomFlow } from './helpers.js';
+import { checkBijection, decode, encode, maxAbsDiff, randomFlow, rawLayer } from './helpers.js';
 
 const couplings: LayerSpec[] = [
   { type: 'affineCoupling', mask: 'half', parity: 0, scale: 'tanhExp', conditioner: { type: 'mlp', hidden: [8] } },
@@ -91,6 +91,6 @@ describe('standardize', () => {
     fitStandardize(flow, x);
     const { z } = encode(flow, { data: x, shape: [10, 1, 2, 2] });
     expect(maxAbsDiff(decode(flow, z).x.data, x)).toBeLessThan(1e-10);
-    expect(() => createFlow(spec([{ type: 'standardize', mean: 1 }]))).toThrow(/layers\[0\]/);
+    expect(() => createFlow(spec([rawLayer({ type: 'standardize', mean: 1 })]))).toThrow(/layers\[0\]/);
   });
 });

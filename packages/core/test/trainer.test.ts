@@ -19,6 +19,7 @@ import {
   type FlowSpec,
   type GradientEngine,
   type Graph,
+  type MadeOrder,
   type TensorMap,
   type TrainProgress,
 } from '../src/index.js';
@@ -300,7 +301,7 @@ describe('trainFlow on a GradientEngine', () => {
 });
 
 describe('distillFlow on a GradientEngine', () => {
-  const made = (type: 'maf' | 'iaf', order: string) => ({ type, order, hidden: [6] });
+  const made = (type: 'maf' | 'iaf', order: MadeOrder) => ({ type, order, hidden: [6] });
   const chain = (type: 'maf' | 'iaf'): FlowSpec => ({ version: 1, event: [2], layers: [made(type, 'natural'), { type: 'permute', kind: 'reverse' }, made(type, 'natural')] });
 
   /** KL(q ‖ p) of the student's samples, on the float64 reference, from one fixed batch of 512. */

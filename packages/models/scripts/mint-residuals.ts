@@ -47,19 +47,19 @@ const own = (t: { data: ArrayLike<number>; shape: readonly number[] }): Tensor =
 const encode = (f: Flow, x: Tensor) => own(runReference(f, traceFlow(f, 'density'), { x }).z!);
 const decode = (f: Flow, z: Tensor) => own(runReference(f, traceFlow(f, 'sample'), { z }).x!);
 
-const blocks = flow.layers.map((l, i) => [l, i] as const).filter(([l]) => l.spec.type === 'mintBlock');
+const blocks = flow.layers.flatMap((layer, i) => (layer.spec.type === 'mintBlock' ? [{ layer, spec: layer.spec, i }] : []));
 const worst = new Map<number, { res: number; err: number }>();
-for (const [layer, i] of blocks) {
+for (const { layer, spec, i } of blocks) {
   // The block's input: the layers before it, up to its own input. A split makes the prefix's z
   // the concatenation of its pieces; the block sees the last one.
-  const prefix = subFlow(flow.spec.event, flow.spec.layers.slice(0, i) as LayerSpec[], 0);
+  const prefix = subFlow(flow.spec.event, flow.spec.layers.slice(0, i), 0);
   const zPrefix = i === 0 ? x0 : encode(prefix, x0);
   const size = layer.inShape.reduce((a, b) => a * b, 1);
   const per = zPrefix.data.length / n;
   const xIn = new Float64Array(n * size);
   for (let e = 0; e < n; e++) xIn.set(Array.from(zPrefix.data).slice(e * per + per - size, (e + 1) * per), e * size);
   const x: Tensor = { data: xIn, shape: [n, ...layer.inShape] };
-  const block = (k: number) => subFlow([...layer.inShape], [{ ...(layer.spec as unknown as LayerSpec), iterations: k }], i);
+  const block = (k: number) => subFlow([...layer.inShape], [{ ...spec, iterations: k }], i);
   const z = encode(block(1), x);
   const row: string[] = [];
   for (const k of ks) {
@@ -71,7 +71,7 @@ for (const [layer, i] of blocks) {
     worst.set(k, { res: Math.max(w.res, res), err: Math.max(w.err, err) });
     row.push(`${k}:${res.toExponential(0)}`);
   }
-  console.log(`block ${i} [${layer.inShape.join(', ')}] ${String((layer.spec as unknown as { order: string }).order)}  max|z|=${Math.max(...Array.from(z.data, Math.abs)).toFixed(2)}  ${row.join(' ')}`);
+  console.log(`block ${i} [${layer.inShape.join(', ')}] ${spec.order}  max|z|=${Math.max(...Array.from(z.data, Math.abs)).toFixed(2)}  ${row.join(' ')}`);
 }
 console.log('\nk   | max over blocks of max|f(x_k) − z| | max|x_k − x|');
 for (const k of ks) console.log(`${String(k).padEnd(3)} | ${worst.get(k)!.res.toExponential(1)} | ${worst.get(k)!.err.toExponential(1)}`);
@@ -83,7 +83,7 @@ for (const t of [0.7, 1]) {
   const z: Tensor = { data: Float64Array.from(rng.normals(n * d, t)), shape: [n, d] };
   const row: string[] = [];
   for (const k of ks.filter((v) => v >= 5)) {
-    const f = subFlow(flow.spec.event, flow.spec.layers.map((l) => (l.type === 'mintBlock' ? { ...l, iterations: k } : l)) as LayerSpec[], 0);
+    const f = subFlow(flow.spec.event, flow.spec.layers.map((l) => (l.type === 'mintBlock' ? { ...l, iterations: k } : l)), 0);
     const x = decode(f, { data: z.data, shape: [n, ...flow.spec.event] });
     row.push(`${k}:${maxAbs(encode(f, x).data, z.data).toExponential(1)}`);
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng, createFlow, referenceRuntime } from '@bijective/core';
+import { Rng, createFlow, referenceRuntime, type LayerSpec } from '@bijective/core';
 import { train } from '@bijective/backend-tfjs';
 
 /**
@@ -36,8 +36,8 @@ describe('a conditional flow learns p(x | c)', () => {
     const rng = new Rng(1);
     const trainSet = draw(20_000, rng);
     const test = draw(5_000, new Rng(2));
-    const coupling = (parity: number) => ({ type: 'affineCoupling', mask: 'half', parity, scale: 'tanhExp', conditioner: { type: 'mlp', hidden: [64, 64] } });
-    const flow = createFlow({ version: 1, event: [2], context: [1], base: 'conditionalGaussian', layers: Array.from({ length: 6 }, (_, i) => coupling(i % 2)) }, { seed: 1 });
+    const coupling = (parity: 0 | 1): LayerSpec => ({ type: 'affineCoupling', mask: 'half', parity, scale: 'tanhExp', conditioner: { type: 'mlp', hidden: [64, 64] } });
+    const flow = createFlow({ version: 1, event: [2], context: [1], base: 'conditionalGaussian', layers: Array.from({ length: 6 }, (_, i) => coupling(i % 2 === 0 ? 0 : 1)) }, { seed: 1 });
     const result = await train(
       flow,
       { data: trainSet.x, shape: [20_000, 2], context: { data: trainSet.c, shape: [20_000, 1] } },

@@ -43,7 +43,7 @@ describe('named presets', () => {
   });
 
   test('new glow presets floor the coupling scale at 0.1; scaleFloor null gives the plain Glow scale (the shipped checkpoint\'s)', () => {
-    const couplings = (spec: FlowSpec) => spec.layers.filter((l) => l.type === 'affineCoupling') as unknown as { scaleFloor?: number }[];
+    const couplings = (spec: FlowSpec) => spec.layers.filter((l) => l.type === 'affineCoupling');
     const floored = couplings(getPreset('glow-fmnist-small').spec());
     expect(floored).toHaveLength(16);
     expect(floored.every((l) => l.scaleFloor === 0.1)).toBe(true);

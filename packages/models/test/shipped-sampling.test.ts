@@ -11,7 +11,7 @@ import { openRuntime } from '../src/engines.js';
  * Glow presets now floor the scale (σ = f + (1 − f)·sigmoid(ĥ + 2), f = 0.1: exact, and the
  * inverse divides by at least f), and the shipped checkpoints are trained with it.
  */
-const couplings = (spec: FlowSpec) => spec.layers.filter((l) => l.type === 'affineCoupling') as unknown as { scale?: string; scaleFloor?: number }[];
+const couplings = (spec: FlowSpec) => spec.layers.filter((l) => l.type === 'affineCoupling');
 
 describe('shipped image flows sample finite values from base noise', () => {
   it.each(['glow-fmnist-small', 'glow-fmnist-cond-small'])('%s: 256 samples at temperature 1.0, every pixel finite', async (name) => {

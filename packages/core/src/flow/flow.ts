@@ -2,19 +2,18 @@ import { Rng } from '../random.js';
 import { formatShape, sizeOf } from '../tensor.js';
 import type { LayerDef, ParamDecl } from '../layers/layer.js';
 import { layerRegistry } from '../layers/registry.js';
+import type { LayerSpec, ResolvedLayerSpec } from '../layers/specs.js';
 import { conditionalBaseParams, type BaseKind } from './context.js';
 import { SpecError, intArray, num, object, oneOf, type Obj } from './fields.js';
 import { checkContextSize, checkEventSize, checkParamCount } from './limits.js';
 
 export const FLOW_SPEC_VERSION = 1;
 
-/** A layer's spec: its `type` plus the fields its family documents. */
-export interface LayerSpec {
-  type: string;
-  [field: string]: unknown;
-}
-
-/** A flow, as JSON: the event shape (without batch) and the layers, data side first. */
+/**
+ * A flow, as JSON: the event shape (without batch) and the layers, data side first. Each layer
+ * is a {@link LayerSpec}, a union discriminated by `type`, so a typo in a literal spec does not
+ * compile; `createFlow` also takes unknown JSON and checks it at run time.
+ */
 export interface FlowSpec {
   version: number;
   /** `[D]` for vectors, `[C, H, W]` for images. */
@@ -27,6 +26,21 @@ export interface FlowSpec {
   base?: BaseKind;
 }
 
+/**
+ * A spec of unknown shape, such as JSON read from disk (`Record<string, unknown>`): checked at
+ * run time only. It declares no `layers`, so an object literal that has them is checked
+ * against {@link FlowSpec} instead, typos in its layers included.
+ */
+export interface UncheckedFlowSpec {
+  readonly [field: string]: unknown;
+  readonly layers?: undefined;
+}
+
+/** A flow spec after `createFlow` has read it: each layer with its defaults filled in. */
+export interface ResolvedFlowSpec extends FlowSpec {
+  layers: ResolvedLayerSpec[];
+}
+
 /** A named float32 parameter. */
 export interface ParamTensor {
   data: Float32Array;
@@ -35,7 +49,7 @@ export interface ParamTensor {
 
 export interface ResolvedLayer {
   readonly def: LayerDef;
-  readonly spec: LayerSpec;
+  readonly spec: ResolvedLayerSpec;
   readonly inShape: number[];
   readonly outShape: number[];
   /** Parameter-name prefix: `layers.<i>`. */
@@ -46,7 +60,7 @@ export interface ResolvedLayer {
 
 export interface Flow {
   /** The spec with every default filled in. */
-  readonly spec: FlowSpec;
+  readonly spec: ResolvedFlowSpec;
   readonly layers: readonly ResolvedLayer[];
   /** Every parameter, by full name (`layers.3.conditioner.w0`). */
   readonly params: Record<string, ParamTensor>;
@@ -57,7 +71,7 @@ export interface Flow {
   readonly contextDim: number;
 }
 
-function parseLayers(raw: unknown): { spec: FlowSpec; layers: ResolvedLayer[] } {
+function parseLayers(raw: unknown): { spec: ResolvedFlowSpec; layers: ResolvedLayer[] } {
   const o = object(raw, 'spec');
   const version = num(o, 'version', 'spec', { int: true, default: FLOW_SPEC_VERSION });
   if (version !== FLOW_SPEC_VERSION) throw new SpecError('spec.version', `unsupported version ${version}; this library reads version ${FLOW_SPEC_VERSION}`);
@@ -84,12 +98,13 @@ function parseLayers(raw: unknown): { spec: FlowSpec; layers: ResolvedLayer[] } 
     if (!def) {
       throw new SpecError(`${path}.type`, `unknown layer type ${JSON.stringify(lo.type)}; known: ${[...layerRegistry.keys()].join(', ')}`);
     }
-    const spec = def.parse(lo, path, shape) as LayerSpec;
+    // The registry maps each `type` to its family's def, whose `parse` returns that family's spec.
+    const spec = def.parse(lo, path, shape) as ResolvedLayerSpec;
     const outShape = def.outShape(spec, shape);
     layers.push({ def: def as LayerDef, spec, inShape: shape, outShape, prefix: `layers.${i}`, contextDim });
     shape = outShape;
   });
-  const spec: FlowSpec = {
+  const spec: ResolvedFlowSpec = {
     version,
     event,
     layers: layers.map((l) => l.spec),
@@ -123,7 +138,7 @@ function collectDecls(spec: FlowSpec, layers: readonly ResolvedLayer[]): Record<
  * Validates `spec` (unknown layer type, bad field, impossible shape: an error naming the
  * path in the spec) and initialises every parameter deterministically from `seed`.
  */
-export function createFlow(spec: FlowSpec | Record<string, unknown>, options: { seed?: number } = {}): Flow {
+export function createFlow(spec: FlowSpec | UncheckedFlowSpec, options: { seed?: number } = {}): Flow {
   const seed = options.seed ?? 0;
   const parsed = parseLayers(spec);
   const paramDecls = collectDecls(parsed.spec, parsed.layers);
@@ -137,7 +152,7 @@ export function createFlow(spec: FlowSpec | Record<string, unknown>, options: { 
 }
 
 /** Rebuilds a flow from a spec and saved parameters; every declared parameter must be present with its shape. */
-export function flowFromParams(spec: FlowSpec | Record<string, unknown>, params: Record<string, ParamTensor>): Flow {
+export function flowFromParams(spec: FlowSpec | UncheckedFlowSpec, params: Record<string, ParamTensor>): Flow {
   const parsed = parseLayers(spec);
   const paramDecls = collectDecls(parsed.spec, parsed.layers);
   const out: Record<string, ParamTensor> = {};

@@ -1,8 +1,8 @@
 import type { GraphBuilder, Value } from '../graph/graph.js';
 import { logSigmoid, perChannel, sumPerExample } from '../graph/ops.js';
 import { SpecError, num, oneOf, onlyKeys, type Obj } from '../flow/fields.js';
-import { applyConditioner, conditionerParams, parseConditioner, type ConditionerSpec } from './conditioner.js';
-import { defineLayer, type LayerContext, type ParamDecl, type Step } from './layer.js';
+import { applyConditioner, conditionerParams, parseConditioner, type ConditionerInput, type ConditionerSpec } from './conditioner.js';
+import { defineLayer, type LayerContext, type ParamDecl, type Step, type WithDefaults } from './layer.js';
 import { checkMask, partition, type MaskKind, type Partition } from './masks.js';
 import { prefixed } from './nice.js';
 
@@ -40,6 +40,11 @@ export interface AffineCouplingSpec {
 }
 
 export type AffineScale = 'tanhExp' | 'sigmoid';
+
+/** An affine coupling as written in a spec: the conditioner and every field but `type` have defaults. */
+export interface AffineCouplingInput extends WithDefaults<Omit<AffineCouplingSpec, 'conditioner'>, 'mask' | 'parity' | 'scale'> {
+  conditioner?: ConditionerInput;
+}
 
 /** The conditioner's output shape: `[2·C_b, ...]`, shift channels first. */
 function conditionerOut(p: Partition): number[] {

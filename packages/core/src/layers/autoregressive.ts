@@ -1,8 +1,8 @@
 import type { GraphBuilder, Value } from '../graph/graph.js';
 import { SpecError, num, onlyKeys, type Obj } from '../flow/fields.js';
 import { formatShape } from '../tensor.js';
-import { defineLayer, type LayerContext, type LayerDef, type Step } from './layer.js';
-import { MADE_KEYS, applyMade, madeParams, maskedWeights, parseMade, softClampLogScale, type MadeSpec } from './made.js';
+import { defineLayer, type LayerContext, type LayerDef, type Step, type WithDefaults } from './layer.js';
+import { MADE_KEYS, applyMade, madeParams, maskedWeights, parseMade, softClampLogScale, type MadeDefaulted, type MadeSpec } from './made.js';
 import { prefixed } from './nice.js';
 
 /**
@@ -46,6 +46,11 @@ export interface AutoregressiveSpec<T extends 'maf' | 'iaf'> extends MadeSpec {
 }
 export type MafSpec = AutoregressiveSpec<'maf'>;
 export type IafSpec = AutoregressiveSpec<'iaf'>;
+
+/** A MAF or IAF layer as written in a spec: every field but `type` (and `seed`, for order `'random'`) has a default. */
+export type AutoregressiveInput<T extends 'maf' | 'iaf'> = WithDefaults<AutoregressiveSpec<T>, MadeDefaulted | 'logScaleClamp'>;
+export type MafInput = AutoregressiveInput<'maf'>;
+export type IafInput = AutoregressiveInput<'iaf'>;
 
 interface Affine {
   shift: Value;

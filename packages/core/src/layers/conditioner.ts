@@ -25,6 +25,20 @@ export type ConditionerSpec =
   | { type: 'mlp'; hidden: number[]; activation: 'relu' | 'tanh' }
   | { type: 'cnn'; hidden: number };
 
+/** A conditioner as written in a spec: `hidden` and `activation` have defaults (`[64, 64]`, `'relu'`; 64 channels). */
+export type ConditionerInput = MlpConditionerInput | CnnConditionerInput;
+
+export interface MlpConditionerInput {
+  type: 'mlp';
+  hidden?: number[];
+  activation?: 'relu' | 'tanh';
+}
+
+export interface CnnConditionerInput {
+  type: 'cnn';
+  hidden?: number;
+}
+
 export function parseConditioner(raw: unknown, path: string, inShape: readonly number[]): ConditionerSpec {
   const o: Obj = object(raw ?? { type: inShape.length === 3 ? 'cnn' : 'mlp' }, path);
   const type = oneOf(o, 'type', path, ['mlp', 'cnn'] as const);

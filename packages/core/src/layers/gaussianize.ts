@@ -4,7 +4,7 @@ import { logNdtr, logNormalPdf, ndtriFromLogs } from '../graph/normal.js';
 import { bisect } from '../graph/bisect.js';
 import { num, onlyKeys, type Obj } from '../flow/fields.js';
 import { sizeOf } from '../tensor.js';
-import { defineLayer, type LayerContext } from './layer.js';
+import { defineLayer, type LayerContext, type WithDefaults } from './layer.js';
 
 /**
  * Trainable marginal Gaussianization (Gaussianization flows, Meng, Song, Song & Ermon 2020,
@@ -45,6 +45,9 @@ export interface GaussianizeSpec {
   /** Bisection halvings of the inverse. */
   inverseIterations: number;
 }
+
+/** A Gaussianization layer as written in a spec (8 components, 50 inverse iterations by default). */
+export type GaussianizeInput = WithDefaults<GaussianizeSpec, 'components' | 'inverseIterations'>;
 
 /** Logistic scale with the variance of a unit Gaussian kernel: √3/π. */
 const LOGISTIC_PER_SD = Math.sqrt(3) / Math.PI;

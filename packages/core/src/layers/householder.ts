@@ -1,7 +1,7 @@
 import type { GraphBuilder, Value } from '../graph/graph.js';
 import { SpecError, num, onlyKeys, type Obj } from '../flow/fields.js';
 import { formatShape } from '../tensor.js';
-import { defineLayer } from './layer.js';
+import { defineLayer, type WithDefaults } from './layer.js';
 
 /**
  * A learned orthogonal map as a product of R Householder reflections (the rotation of
@@ -24,6 +24,9 @@ export interface HouseholderSpec {
   /** R, the number of reflections. */
   reflections: number;
 }
+
+/** A Householder layer as written in a spec (`reflections` defaults to 2). */
+export type HouseholderInput = WithDefaults<HouseholderSpec, 'reflections'>;
 
 /** x ← H_r x for the rows of x `[N, D]`, v_r `[1, D]`. */
 function reflect(g: GraphBuilder, x: Value, v: Value): Value {

@@ -1,7 +1,7 @@
 import type { GraphBuilder, Value } from '../graph/graph.js';
 import { oneOf, onlyKeys, type Obj } from '../flow/fields.js';
 import type { Rng } from '../random.js';
-import { defineLayer, type LayerContext, type ParamDecl } from './layer.js';
+import { defineLayer, type LayerContext, type ParamDecl, type WithDefaults } from './layer.js';
 
 /**
  * Invertible 1×1 convolution (Glow, Kingma & Dhariwal 2018, https://arxiv.org/abs/1807.03039):
@@ -21,6 +21,9 @@ export interface InvConv1x1Spec {
   type: 'invConv1x1';
   variant: 'plain' | 'lu';
 }
+
+/** An invertible 1×1 convolution as written in a spec (`variant` defaults to `'lu'`). */
+export type InvConv1x1Input = WithDefaults<InvConv1x1Spec, 'variant'>;
 
 /** A random orthogonal matrix `[n, n]` (row-major): Gram–Schmidt QR of a seeded Gaussian. */
 export function randomOrthogonal(n: number, rng: Rng): Float64Array {

@@ -73,6 +73,12 @@ export interface LayerDef<S extends { type: string } = { type: string }> {
   inverse(ctx: LayerContext, spec: S, y: Value, inShape: readonly number[]): Step;
 }
 
+/**
+ * `T` with the fields `K` optional: the spec a user writes for a layer whose `parse` fills
+ * those fields in with defaults (`T` itself is the resolved spec, defaults filled in).
+ */
+export type WithDefaults<T, K extends keyof T> = { [P in keyof (Omit<T, K> & Partial<Pick<T, K>>)]: (Omit<T, K> & Partial<Pick<T, K>>)[P] };
+
 export function defineLayer<S extends { type: string }>(def: LayerDef<S>): LayerDef<S> {
   return def;
 }

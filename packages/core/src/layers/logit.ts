@@ -2,7 +2,7 @@ import type { GraphBuilder, Value } from '../graph/graph.js';
 import { logSigmoid, sumPerExample } from '../graph/ops.js';
 import { SpecError, num, onlyKeys, type Obj } from '../flow/fields.js';
 import { sizeOf } from '../tensor.js';
-import { defineLayer } from './layer.js';
+import { defineLayer, type WithDefaults } from './layer.js';
 
 /**
  * Logit preprocessing (RealNVP, Dinh, Sohl-Dickstein & Bengio 2016,
@@ -26,6 +26,9 @@ export interface LogitSpec {
   type: 'logit';
   alpha: number;
 }
+
+/** A logit layer as written in a spec (`alpha` defaults to 0.05). */
+export type LogitInput = WithDefaults<LogitSpec, 'alpha'>;
 
 /** Σ −(log s + log(1 − s)) per example, plus D log(1 − 2α). */
 function logDetOf(g: GraphBuilder, logS: Value, log1mS: Value, alpha: number, d: number): Value {

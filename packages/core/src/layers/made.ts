@@ -39,6 +39,9 @@ export interface MadeSpec {
   seed?: number;
 }
 
+/** The MADE fields `parseMade` fills in with defaults (`[64, 64]`, `'relu'`, `'natural'`). */
+export type MadeDefaulted = 'hidden' | 'activation' | 'order';
+
 export const MADE_KEYS = ['hidden', 'activation', 'order', 'seed'] as const;
 
 /** Reads the MADE fields of a layer spec (`hidden`, `activation`, `order`, `seed`). */

@@ -2,7 +2,7 @@ import type { GraphBuilder, Value } from '../graph/graph.js';
 import { perChannel, sumPerExample } from '../graph/ops.js';
 import { SpecError, num, oneOf, onlyKeys, type Obj } from '../flow/fields.js';
 import type { Rng } from '../random.js';
-import { defineLayer, type LayerContext } from './layer.js';
+import { defineLayer, type LayerContext, type WithDefaults } from './layer.js';
 
 /**
  * MintNet block (Song, Meng & Ermon, NeurIPS 2019, https://arxiv.org/abs/1907.07945):
@@ -86,6 +86,9 @@ export interface MintBlockSpec {
   iterations: number;
   damping: number;
 }
+
+/** A MintNet block as written in a spec: every field but `type` has a default. */
+export type MintBlockInput = WithDefaults<MintBlockSpec, 'hidden' | 'order' | 'iterations' | 'damping'>;
 
 /** Off-diagonal weight std (times 1/√(9·fan-in)) and the centre-diagonal taps' initial value. */
 const INIT_STD = 0.05;

@@ -3,7 +3,7 @@ import type { GraphBuilder, Value } from '../graph/graph.js';
 import { sumPerExample } from '../graph/ops.js';
 import { SpecError, oneOf, onlyKeys, type Obj } from '../flow/fields.js';
 import { formatShape, sizeOf } from '../tensor.js';
-import { defineLayer, type LayerContext, type ParamDecl, type Step } from './layer.js';
+import { defineLayer, type LayerContext, type ParamDecl, type Step, type WithDefaults } from './layer.js';
 
 /**
  * The multi-scale architecture of RealNVP (Dinh, Sohl-Dickstein & Bengio 2016,
@@ -59,6 +59,9 @@ export interface SplitSpec {
   type: 'split';
   prior: 'normal' | 'conditional';
 }
+
+/** A split as written in a spec (`prior` defaults to `'conditional'`). */
+export type SplitInput = WithDefaults<SplitSpec, 'prior'>;
 
 /** Channels kept, and factored out. */
 function halves(inShape: readonly number[]): [number, number] {

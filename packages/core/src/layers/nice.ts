@@ -1,8 +1,8 @@
 import { num, oneOf, onlyKeys, type Obj } from '../flow/fields.js';
 
 import { sizeOf } from '../tensor.js';
-import { applyConditioner, conditionerParams, parseConditioner, type ConditionerSpec } from './conditioner.js';
-import { defineLayer } from './layer.js';
+import { applyConditioner, conditionerParams, parseConditioner, type ConditionerInput, type ConditionerSpec } from './conditioner.js';
+import { defineLayer, type WithDefaults } from './layer.js';
 import { checkMask, partition, type MaskKind } from './masks.js';
 
 /**
@@ -22,6 +22,11 @@ export interface AdditiveCouplingSpec {
   mask: MaskKind;
   parity: 0 | 1;
   conditioner: ConditionerSpec;
+}
+
+/** An additive coupling as written in a spec: the conditioner and every field but `type` have defaults. */
+export interface AdditiveCouplingInput extends WithDefaults<Omit<AdditiveCouplingSpec, 'conditioner'>, 'mask' | 'parity'> {
+  conditioner?: ConditionerInput;
 }
 
 export const additiveCoupling = defineLayer<AdditiveCouplingSpec>({

@@ -1,6 +1,6 @@
 import { SpecError, num, oneOf, onlyKeys, type Obj } from '../flow/fields.js';
 import { Rng } from '../random.js';
-import { defineLayer } from './layer.js';
+import { defineLayer, type WithDefaults } from './layer.js';
 
 /**
  * A fixed permutation of the features (vectors `[D]`) or the channels (images `[C, H, W]`),
@@ -21,6 +21,9 @@ export interface PermuteSpec {
   /** Present (and required) for `kind: 'random'`. */
   seed?: number;
 }
+
+/** A permutation as written in a spec (`kind` defaults to `'reverse'`). */
+export type PermuteInput = WithDefaults<PermuteSpec, 'kind'>;
 
 /** π as indices: `y[:, i] = x[:, π[i]]`, over the `n` features or channels. */
 export function permutationOf(spec: PermuteSpec, n: number): number[] {

@@ -1,10 +1,10 @@
 import type { GraphBuilder, Value } from '../graph/graph.js';
 import { SpecError, onlyKeys, type Obj } from '../flow/fields.js';
 import { formatShape } from '../tensor.js';
-import { defineLayer, type LayerContext, type ParamDecl, type Step } from './layer.js';
-import { MADE_KEYS, madeMasks, madeParams, parseMade, type MadeSpec } from './made.js';
+import { defineLayer, type LayerContext, type ParamDecl, type Step, type WithDefaults } from './layer.js';
+import { MADE_KEYS, madeMasks, madeParams, parseMade, type MadeDefaulted, type MadeSpec } from './made.js';
 import { prefixed } from './nice.js';
-import { SPLINE_KEYS, parseSpline, rqSpline, splineParamCount, type SplineSpec } from './spline.js';
+import { SPLINE_KEYS, parseSpline, rqSpline, splineParamCount, type SplineDefaulted, type SplineSpec } from './spline.js';
 
 /**
  * Rational-quadratic spline autoregressive flow (Durkan, Bekasov, Murray & Papamakarios 2019,
@@ -31,6 +31,9 @@ import { SPLINE_KEYS, parseSpline, rqSpline, splineParamCount, type SplineSpec }
 export interface SplineAutoregressiveSpec extends MadeSpec, SplineSpec {
   type: 'splineAutoregressive';
 }
+
+/** A spline autoregressive layer as written in a spec: every field but `type` (and `seed`, for order `'random'`) has a default. */
+export type SplineAutoregressiveInput = WithDefaults<SplineAutoregressiveSpec, MadeDefaulted | SplineDefaulted>;
 
 const zeros = (n: number) => () => new Float64Array(n);
 

@@ -1,11 +1,11 @@
 import type { Value } from '../graph/graph.js';
 import { sumPerExample } from '../graph/ops.js';
 import { num, oneOf, onlyKeys, type Obj } from '../flow/fields.js';
-import { applyConditioner, conditionerParams, parseConditioner, type ConditionerSpec } from './conditioner.js';
-import { defineLayer, type LayerContext, type Step } from './layer.js';
+import { applyConditioner, conditionerParams, parseConditioner, type ConditionerInput, type ConditionerSpec } from './conditioner.js';
+import { defineLayer, type LayerContext, type Step, type WithDefaults } from './layer.js';
 import { checkMask, partition, type MaskKind, type Partition } from './masks.js';
 import { prefixed } from './nice.js';
-import { SPLINE_KEYS, parseSpline, rqSpline, splineParamCount, type SplineSpec } from './spline.js';
+import { SPLINE_KEYS, parseSpline, rqSpline, splineParamCount, type SplineDefaulted, type SplineSpec } from './spline.js';
 
 /**
  * Rational-quadratic spline coupling (Durkan, Bekasov, Murray & Papamakarios 2019,
@@ -28,6 +28,11 @@ export interface SplineCouplingSpec extends SplineSpec {
   mask: MaskKind;
   parity: 0 | 1;
   conditioner: ConditionerSpec;
+}
+
+/** A spline coupling as written in a spec: the conditioner and every field but `type` have defaults. */
+export interface SplineCouplingInput extends WithDefaults<Omit<SplineCouplingSpec, 'conditioner'>, 'mask' | 'parity' | SplineDefaulted> {
+  conditioner?: ConditionerInput;
 }
 
 function conditionerOut(spec: SplineSpec, p: Partition): number[] {

@@ -43,6 +43,9 @@ export interface SplineSpec {
   minDerivative: number;
 }
 
+/** The spline fields `parseSpline` fills in with defaults: all of them. */
+export type SplineDefaulted = keyof SplineSpec;
+
 export const SPLINE_KEYS = ['bins', 'bound', 'minBinWidth', 'minBinHeight', 'minDerivative'] as const;
 
 /** Reads the spline fields of a layer spec (defaults: 8 bins on [−3, 3], minima 1e-3). */

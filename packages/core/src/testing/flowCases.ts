@@ -1,4 +1,5 @@
-import { createFlow, type Flow, type FlowSpec, type LayerSpec } from '../flow/flow.js';
+import { createFlow, type Flow, type FlowSpec } from '../flow/flow.js';
+import type { LayerSpec } from '../layers/specs.js';
 import { Rng } from '../random.js';
 import { sizeOf, type Tensor } from '../tensor.js';
 
@@ -11,8 +12,8 @@ export interface FlowCase {
   domain: 'real' | 'unit';
 }
 
-const mlp = { type: 'mlp', hidden: [8, 8] };
-const cnn = { type: 'cnn', hidden: 8 };
+const mlp = { type: 'mlp' as const, hidden: [8, 8] };
+const cnn = { type: 'cnn' as const, hidden: 8 };
 const vec = (name: string, d: number, layers: LayerSpec[], domain: FlowCase['domain'] = 'real'): FlowCase => ({
   name: `flow/${name}`,
   spec: { version: 1, event: [d], layers, name },

@@ -22,6 +22,11 @@ export function positiveInt(family: string, what: string, v: number, min = 1): n
   return v;
 }
 
+/** The coupling parity of the i-th coupling in an alternating sequence: 0, 1, 0, 1, ... */
+export function parityOf(i: number): 0 | 1 {
+  return i % 2 === 0 ? 0 : 1;
+}
+
 export function flowSpec(event: readonly number[], layers: LayerSpec[], name?: string): FlowSpec {
   return { version: FLOW_SPEC_VERSION, event: [...event], layers, ...(name !== undefined ? { name } : {}) };
 }

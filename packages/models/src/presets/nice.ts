@@ -1,5 +1,5 @@
 import type { FlowSpec, LayerSpec } from '@bijective/core';
-import { checkEvent, flowSpec, isImage, positiveInt } from './common.js';
+import { checkEvent, flowSpec, isImage, parityOf, positiveInt } from './common.js';
 
 /**
  * NICE (Dinh, Krueger & Bengio 2014, https://arxiv.org/abs/1410.8516): a stack of additive
@@ -35,7 +35,7 @@ export function niceFlow(options: NiceOptions): FlowSpec {
   const couplings = positiveInt('nice', 'couplings', options.couplings ?? 4);
   const layers: LayerSpec[] = options.logitAlpha !== undefined ? [{ type: 'logit', alpha: options.logitAlpha }] : [];
   for (let i = 0; i < couplings; i++) {
-    const parity = i % 2;
+    const parity = parityOf(i);
     layers.push(
       isImage(event)
         ? { type: 'additiveCoupling', mask: 'checkerboard', parity, conditioner: { type: 'cnn', hidden: options.hiddenChannels ?? 64 } }

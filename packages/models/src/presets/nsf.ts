@@ -1,5 +1,5 @@
 import type { FlowSpec, LayerSpec } from '@bijective/core';
-import { PresetError, checkEvent, flowSpec, isImage, positiveInt } from './common.js';
+import { PresetError, checkEvent, flowSpec, isImage, parityOf, positiveInt } from './common.js';
 import { multiScaleSteps } from './glow.js';
 
 /**
@@ -59,7 +59,7 @@ export function nsfFlow(options: NsfOptions): FlowSpec {
   const layers: LayerSpec[] = options.logitAlpha !== undefined ? [{ type: 'logit', alpha: options.logitAlpha }] : [];
   for (let i = 0; i < count; i++) {
     if (options.transform === 'coupling') {
-      layers.push({ type: 'splineCoupling', mask: 'half', parity: i % 2, conditioner: { type: 'mlp', hidden, activation: 'relu' }, bins, bound });
+      layers.push({ type: 'splineCoupling', mask: 'half', parity: parityOf(i), conditioner: { type: 'mlp', hidden, activation: 'relu' }, bins, bound });
     } else {
       if (i > 0) layers.push({ type: 'permute', kind: 'reverse' });
       layers.push({ type: 'splineAutoregressive', hidden, activation: 'relu', order: 'natural', bins, bound });

@@ -1,5 +1,5 @@
-import type { FlowSpec, LayerSpec } from '@bijective/core';
-import { PresetError, checkEvent, flowSpec, isImage, positiveInt } from './common.js';
+import type { ConditionerInput, FlowSpec, LayerSpec } from '@bijective/core';
+import { PresetError, checkEvent, flowSpec, isImage, parityOf, positiveInt } from './common.js';
 
 /**
  * RealNVP (Dinh, Sohl-Dickstein & Bengio 2016, https://arxiv.org/abs/1605.08803): affine
@@ -40,11 +40,11 @@ export function realnvpFlow(options: RealNvpOptions): FlowSpec {
   if (!isImage(event)) {
     if (event[0]! < 2) throw new PresetError(`realnvp: a vector flow needs D >= 2, got [${event.join(', ')}]`);
     const couplings = positiveInt('realnvp', 'couplings', options.couplings ?? 8);
-    const conditioner = { type: 'mlp', hidden: options.hidden ?? [64, 64], activation: 'relu' };
+    const conditioner: ConditionerInput = { type: 'mlp', hidden: options.hidden ?? [64, 64], activation: 'relu' };
     const layers: LayerSpec[] = Array.from({ length: couplings }, (_, i) => ({
       type: 'affineCoupling',
       mask: 'half',
-      parity: i % 2,
+      parity: parityOf(i),
       conditioner,
       scale: 'tanhExp',
     }));
@@ -52,22 +52,22 @@ export function realnvpFlow(options: RealNvpOptions): FlowSpec {
   }
   const scales = positiveInt('realnvp', 'scales', options.scales ?? 2, 0);
   const finalCouplings = positiveInt('realnvp', 'finalCouplings', options.finalCouplings ?? 4);
-  const conditioner = { type: 'cnn', hidden: options.hiddenChannels ?? 64 };
+  const conditioner: ConditionerInput = { type: 'cnn', hidden: options.hiddenChannels ?? 64 };
   let [c, h, w] = event;
   if (h % 2 ** scales !== 0 || w % 2 ** scales !== 0) {
     throw new PresetError(`realnvp: ${scales} scales halve H and W ${scales} times; [${event.join(', ')}] is not divisible by ${2 ** scales}`);
   }
-  const coupling = (mask: 'checkerboard' | 'channel', parity: number): LayerSpec => ({ type: 'affineCoupling', mask, parity, conditioner, scale: 'tanhExp' });
+  const coupling = (mask: 'checkerboard' | 'channel', parity: 0 | 1): LayerSpec => ({ type: 'affineCoupling', mask, parity, conditioner, scale: 'tanhExp' });
   const layers: LayerSpec[] = [{ type: 'logit', alpha: options.alpha ?? 0.05 }];
   for (let s = 0; s < scales; s++) {
-    for (let i = 0; i < 3; i++) layers.push(coupling('checkerboard', i % 2));
+    for (let i = 0; i < 3; i++) layers.push(coupling('checkerboard', parityOf(i)));
     layers.push({ type: 'squeeze' });
     [c, h, w] = [4 * c, h / 2, w / 2];
-    for (let i = 0; i < 3; i++) layers.push(coupling('channel', i % 2));
+    for (let i = 0; i < 3; i++) layers.push(coupling('channel', parityOf(i)));
     layers.push({ type: 'split', prior: 'normal' });
     c = Math.floor(c / 2); // split keeps ⌊C/2⌋ channels
   }
   if (h * w < 2) throw new PresetError(`realnvp: after ${scales} scales the image is ${c}×${h}×${w}, too small for a checkerboard`);
-  for (let i = 0; i < finalCouplings; i++) layers.push(coupling('checkerboard', i % 2));
+  for (let i = 0; i < finalCouplings; i++) layers.push(coupling('checkerboard', parityOf(i)));
   return flowSpec(event, layers, options.name);
 }
