@@ -3,7 +3,7 @@ import { ChromiumPage } from './browser/driver.js';
 import { browserInfo, gpuNote, startBrowser } from './browser/setup.js';
 import { Collector, cellKey } from './collector.js';
 import { resolveAvailability, type Availability } from './engines.js';
-import { errorMessage, type EngineJob, type HostEvent, type PresetJob } from './host.js';
+import { errorMessage, type HostEvent } from './host.js';
 import { engineVersions, loadAverageNow, machineInfo } from './node/machine.js';
 import { WorkerError, runWorker } from './node/pool.js';
 import { probeNode } from './node/probes.js';
@@ -11,32 +11,12 @@ import { runEngine } from './watchdog.js';
 import { NODE_MEMORY_KIND } from './node/worker.js';
 import type { BenchPlan } from './plan.js';
 import { formatGflops, formatMs } from './report/format.js';
-import { RESULTS_SCHEMA, engineId, type BenchResults, type EngineResult, type Task } from './results.js';
+import { RESULTS_SCHEMA, engineId, type BenchResults, type EngineResult } from './results.js';
 import { headerLine, type Log } from './terminal.js';
+import { cannotTrain, jobFor } from './jobs.js';
 import { loadWorkload, planCheck, type CheckPlan, type Workload } from './workload.js';
 
 const firstLine = (s: string) => s.split('\n')[0]!;
-
-/** The work of one engine: the plan's tasks it can run (train only where the engine trains). */
-function jobFor(engine: string, tasks: readonly Task[], plan: BenchPlan, workloads: Workload[], checks: Map<string, CheckPlan>): EngineJob {
-  const presets: PresetJob[] = workloads.map((w) => ({
-    preset: w.info.name,
-    spec: w.flow.spec,
-    domain: w.domain,
-    seed: plan.seed,
-    checks: tasks.map((task) => {
-      const c = checks.get(cellKey(w.info.name, task))!;
-      return { task, batch: c.batch, input: { data: Array.from(c.input.data), shape: c.input.shape }, ...(c.train ? { wrt: c.train.params.map((p) => p.name) } : {}) };
-    }),
-    cases: tasks.flatMap((task) => plan.batches.map((batch) => ({ task, batch }))),
-  }));
-  return { engine, presets, timing: plan.timing, maxCallMs: plan.maxCallMs };
-}
-
-/** Why an engine's train cells are not attempted, or undefined when it trains. */
-export function cannotTrain(status: { engine: string; trains?: boolean }): string | undefined {
-  return status.trains ? undefined : `not timed: ${status.engine} runs flows but cannot train them (its engine status says trains: false)`;
-}
 
 /** Runs the whole plan and returns the results (the caller writes the report). */
 /**
