@@ -187,7 +187,7 @@ export async function runEngineJob(job: EngineJob, env: HostEnv): Promise<void> 
     const run = (task: Task, input: Tensor): Promise<unknown> => (task === 'train' ? training!.step(input) : call(rt!, task, input));
     /** Tasks not to time, and why. */
     const failed = new Map<Task, string>();
-    /** The last timed batch of each task and its median (first: the cold check call), to predict the next batch's call time. */
+    /** The last timed batch of each task and its median (first: the cold check call; for train, a warm step after it), to predict the next batch's call time. */
     const last = new Map<Task, { batch: number; medianMs: number; from: string }>();
     try {
       for (const { task, batch, input: given, wrt } of p.checks) {
