@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { FULL_BATCHES, FULL_PRESETS, QUICK_BATCHES, QUICK_PRESETS, type CliOptions } from './plan.js';
 import { BROWSER_ENGINES, NODE_ENGINES } from './engines.js';
-import type { Task } from './results.js';
+import { TASKS, type Task } from './results.js';
 
 function list(v: string): string[] {
   const items = v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -28,24 +28,28 @@ function nonNegative(v: string): number {
 }
 
 function tasks(v: string): Task[] {
-  return list(v).map((t) => {
-    if (t !== 'logProb' && t !== 'sample') throw new InvalidArgumentError(`unknown task '${t}'; tasks are logProb, sample`);
-    return t;
-  });
+  return [
+    ...new Set(
+      list(v).map((t) => {
+        if (!(TASKS as readonly string[]).includes(t)) throw new InvalidArgumentError(`unknown task '${t}'; tasks are ${TASKS.join(', ')}`);
+        return t as Task;
+      }),
+    ),
+  ];
 }
 
 /** The `bench` command line (commander). */
 export function benchCommand(): Command {
   return new Command('bench')
     .description(
-      'Cross-engine benchmark of likelihood evaluation (logProb) and sampling, in Node and in headless Chromium. ' +
+      'Cross-engine benchmark of likelihood evaluation (logProb), sampling and training steps (train), in Node and in headless Chromium. ' +
         `Default: a quick run (presets ${QUICK_PRESETS.join(', ')}; batch ${QUICK_BATCHES.join(', ')}) on every available engine.`,
     )
     .option('--full', `every preset (${FULL_PRESETS.join(', ')}), batch ${FULL_BATCHES.join(', ')}, longer timing`)
     .option('--engines <list>', `engines to run (comma-separated; node: ${NODE_ENGINES.join(', ')}; chromium: ${BROWSER_ENGINES.join(', ')}; prefix node/ or chromium/ for one host)`, list)
     .option('--presets <list>', 'presets to run (comma-separated)', list)
     .option('--batch <list>', 'batch sizes (comma-separated)', positiveInts)
-    .option('--tasks <list>', 'tasks: logProb, sample (comma-separated)', tasks)
+    .option('--tasks <list>', 'tasks: logProb, sample, train (comma-separated; default logProb,sample)', tasks)
     .option('--no-browser', 'skip the Chromium engines')
     .option('--chromium <path>', 'the Chromium executable (default: $CHROMIUM_PATH, then /usr/bin/chromium, ...)')
     .option('--out <dir>', 'output folder (default: bench-results/<timestamp>)')

@@ -1,4 +1,4 @@
-import { compareWithReference, toleranceFor } from './check.js';
+import { compareTrain, compareWithReference, toleranceFor } from './check.js';
 import type { HostEvent } from './host.js';
 import type { BenchPlan } from './plan.js';
 import { deriveMetrics } from './report/analysis.js';
@@ -39,6 +39,17 @@ export class Collector {
     this.log.line(measurementLine(m, this.done, this.total));
   }
 
+  /**
+   * Every cell of `task` on this engine is not attempted (an engine that cannot train):
+   * skipped rows with the reason, like cells over the per-call budget.
+   */
+  skipTask(host: Host, engine: string, task: Task, why: string): void {
+    const id = engineId(host, engine);
+    for (const w of this.workloads.values()) {
+      for (const batch of this.plan.batches) this.add({ engineId: id, engine, host, preset: w.info.name, task, batch, status: 'skipped', error: why });
+    }
+  }
+
   /** Every cell of `preset` (or of every preset) this engine has not reported yet becomes an error row. */
   failRemaining(host: Host, engine: string, why: string, preset?: string): void {
     const id = engineId(host, engine);
@@ -73,6 +84,7 @@ export class Collector {
       const how = { compared: p.compared, tolerance: toleranceFor(e.task, p.mode) };
       let c: CheckResult;
       if (e.error !== undefined || !e.output) c = { ...base, ...how, status: 'error', message: e.error ?? 'no output' };
+      else if (p.train) c = compareTrain(base, e.output, p.train, p.compared);
       else if (p.mode === 'direct') c = compareWithReference(base, e.output, p.expected!, how);
       else {
         // The engine's sample x is right iff the reference maps it back to the noise it was given.
@@ -89,7 +101,7 @@ export class Collector {
       return;
     }
     const check = this.checkStatus(id, e.preset, e.task);
-    const metrics = deriveMetrics(e.timing.medianMs, e.batch, w.info.flops[e.task].flops, this.gemmGflops);
+    const metrics = deriveMetrics(e.timing.medianMs, e.batch, w.info.flops[e.task]?.flops, this.gemmGflops);
     this.add({
       ...base,
       status: check === 'pass' ? 'ok' : check === 'wrong' ? 'wrong' : 'error',

@@ -4,17 +4,20 @@ import type { Task } from './results.js';
 /** What `x` looks like for a preset: dequantised pixels on [0, 1), or standardised vectors. */
 export type InputDomain = 'unit' | 'normal';
 
+const TASK_SEED: Record<Task, number> = { logProb: 17, sample: 29, train: 41 };
+
 /**
  * The seed of one input tensor: a function of the task, batch and a base seed only, so
  * every engine (in any host) builds bit-identical inputs without shipping them around.
  */
 export function inputSeed(base: number, task: Task, batch: number): number {
-  return (base * 1_000_003 + (task === 'logProb' ? 17 : 29) * 65_537 + batch) >>> 0;
+  return (base * 1_000_003 + TASK_SEED[task] * 65_537 + batch) >>> 0;
 }
 
 /**
- * The input of one call: for `logProb`, data `x` `[batch, ...event]` (uniform on [0, 1) for
- * image-like presets, so a `logit` first layer is defined; standard normal otherwise); for
+ * The input of one call: for `logProb` and `train`, data `x` `[batch, ...event]` (uniform on
+ * [0, 1) for image-like presets — dequantised pixels, what the trainer feeds — so a `logit`
+ * first layer is defined; standard normal otherwise; train's batch has its own seed); for
  * `sample`, the base noise `z` core's `sampleNoise` draws for `sample({ n: batch, seed })`,
  * which the engine's `decode` turns into `x`. Float32, as engines take it.
  */

@@ -5,8 +5,16 @@
 
 export const RESULTS_SCHEMA = 'bijective.bench.results/1';
 
-export type Task = 'logProb' | 'sample';
-export const TASKS: readonly Task[] = ['logProb', 'sample'];
+/**
+ * What a cell times: `logProb(x)`, `sample` (decode(z) of pre-drawn noise), or `train`: one
+ * full training step as core's trainer runs it (loss and gradients of a batch on the engine,
+ * the gradient norm and the Adam update on the host).
+ */
+export type Task = 'logProb' | 'sample' | 'train';
+export const TASKS: readonly Task[] = ['logProb', 'sample', 'train'];
+/** The tasks that run a flow runtime (the others run the engine's gradient program). */
+export type InferenceTask = Exclude<Task, 'train'>;
+export const isInferenceTask = (t: Task): t is InferenceTask => t !== 'train';
 
 /** Where an engine runs: this Node process's children, or a page in headless Chromium. */
 export type Host = 'node' | 'chromium';
@@ -96,8 +104,12 @@ export interface PresetResult {
   weights: { source: 'checkpoint'; path: string; meta?: Record<string, unknown> } | { source: 'seeded'; seed: number; why: string };
   /** What `x` is for logProb: uniform on [0, 1) (dequantised pixels) or standard normal. */
   inputs: 'unit' | 'normal';
-  /** Work per example, from core's countFlops: the density graph for logProb, the sample graph for sample. */
-  flops: Record<Task, FlopCountResult>;
+  /**
+   * Work per example, from core's countFlops: the density graph for logProb, the sample graph
+   * for sample, core's gradient graph of the training loss (forward and backward; the host's
+   * Adam update is not counted) for train — present when the run has the train task.
+   */
+  flops: Record<InferenceTask, FlopCountResult> & { train?: FlopCountResult };
   /** A checksum of the float32 weights every engine received (sum of all values). */
   weightsChecksum: number;
 }
@@ -113,8 +125,9 @@ export interface CheckResult {
   task: Task;
   batch: number;
   status: 'pass' | 'wrong' | 'error';
-  /** What was compared: logProb (nats) for logProb, the sample x for sample. */
+  /** What was compared: logProb (nats) for logProb, the sample x for sample, the loss and every gradient entry for train. */
   compared: string;
+  /** For train: the gradients' tolerance (its atol already scaled by the largest reference gradient; the loss is held to the logProb tolerance). */
   tolerance: Tolerance;
   /** null when an output is NaN/infinite. */
   maxAbsError?: number | null;
@@ -158,9 +171,9 @@ export interface MeasurementResult {
   status: 'ok' | 'wrong' | 'error' | 'skipped';
   error?: string;
   timing?: TimingResult;
-  /** Examples per second at the median. */
+  /** Examples per second at the median (for train: examples per second of training, batch ÷ step time). */
   throughput?: number;
-  /** countFlops × batch / median. */
+  /** countFlops × batch / median (absent where the preset has no flop count for the task). */
   gflops?: number;
   /** gflops over the GEMM peak measured on ort-node-cpu in this run. */
   roofline?: number;

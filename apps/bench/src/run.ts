@@ -3,7 +3,7 @@ import { ChromiumPage } from './browser/driver.js';
 import { browserInfo, gpuNote, startBrowser } from './browser/setup.js';
 import { Collector, cellKey } from './collector.js';
 import { resolveAvailability, type Availability } from './engines.js';
-import { errorMessage, type EngineJob, type HostEvent, type PresetJob } from './host.js';
+import { errorMessage, type HostEvent } from './host.js';
 import { engineVersions, loadAverageNow, machineInfo } from './node/machine.js';
 import { WorkerError, runWorker } from './node/pool.js';
 import { probeNode } from './node/probes.js';
@@ -13,25 +13,10 @@ import type { BenchPlan } from './plan.js';
 import { formatGflops, formatMs } from './report/format.js';
 import { RESULTS_SCHEMA, engineId, type BenchResults, type EngineResult } from './results.js';
 import { headerLine, type Log } from './terminal.js';
+import { cannotTrain, jobFor } from './jobs.js';
 import { loadWorkload, planCheck, type CheckPlan, type Workload } from './workload.js';
 
 const firstLine = (s: string) => s.split('\n')[0]!;
-
-/** The work of one engine: its job and how many cells it will report. */
-function jobFor(engine: string, plan: BenchPlan, workloads: Workload[], checks: Map<string, CheckPlan>): EngineJob {
-  const presets: PresetJob[] = workloads.map((w) => ({
-    preset: w.info.name,
-    spec: w.flow.spec,
-    domain: w.domain,
-    seed: plan.seed,
-    checks: plan.tasks.map((task) => {
-      const c = checks.get(cellKey(w.info.name, task))!;
-      return { task, batch: c.batch, input: { data: Array.from(c.input.data), shape: c.input.shape } };
-    }),
-    cases: plan.tasks.flatMap((task) => plan.batches.map((batch) => ({ task, batch }))),
-  }));
-  return { engine, presets, timing: plan.timing, maxCallMs: plan.maxCallMs };
-}
 
 /** Runs the whole plan and returns the results (the caller writes the report). */
 /**
@@ -48,11 +33,13 @@ export async function runBench(plan: BenchPlan, log: Log, command: string, stop?
 
   const workloads = new Map<string, Workload>();
   for (const name of plan.presets) {
-    const w = await loadWorkload(name);
+    const w = await loadWorkload(name, { train: plan.tasks.includes('train') });
     workloads.set(name, w);
+    const train = w.info.flops.train;
     log.line(
       `  preset ${name}: D = ${w.info.dim}, ${w.info.params} parameters, ${w.info.weights.source === 'checkpoint' ? 'trained checkpoint' : 'seeded initial weights'}; ` +
-        `${(w.info.flops.logProb.flops / 1e6).toPrecision(3)} MFLOP/example logProb, ${(w.info.flops.sample.flops / 1e6).toPrecision(3)} sample`,
+        `${(w.info.flops.logProb.flops / 1e6).toPrecision(3)} MFLOP/example logProb, ${(w.info.flops.sample.flops / 1e6).toPrecision(3)} sample` +
+        (train ? `, ${(train.flops / 1e6).toPrecision(3)} train step` : ''),
     );
   }
 
@@ -117,10 +104,10 @@ export async function runBench(plan: BenchPlan, log: Log, command: string, stop?
         ...(note ? { note } : {}),
         memoryKind: host === 'node' ? NODE_MEMORY_KIND : (browser.env?.memoryKind ?? ''),
       };
-      const job = jobFor(avail.engine, plan, [...workloads.values()], checkPlans);
       const onEvent = (e: HostEvent) => collector.handle(host, avail.engine, e);
       try {
         let probed: ChromiumPage | undefined;
+        let trainStatus: { engine: string; trains?: boolean } = avail;
         if (host === 'chromium') {
           // The engine's own check, in the page that will run it: an engine it cannot start is skipped.
           probed = await ChromiumPage.open(browser.executable!, browser.server!);
@@ -136,9 +123,18 @@ export async function runBench(plan: BenchPlan, log: Log, command: string, stop?
             continue;
           }
           if (status.detail) result.detail = status.detail;
+          trainStatus = status;
         }
+        // An engine that cannot train: its train cells are skipped with the reason, the other tasks run.
+        const noTrain = plan.tasks.includes('train') ? cannotTrain(trainStatus) : undefined;
+        const job = jobFor(avail.engine, noTrain ? plan.tasks.filter((t) => t !== 'train') : plan.tasks, plan, [...workloads.values()], checkPlans);
         engines.push(result);
         log.line(`— ${id}${result.detail ? ` (${result.detail})` : ''}${note ? ` †${note}` : ''}`);
+        if (noTrain) collector.skipTask(host, avail.engine, 'train', noTrain);
+        if (job.presets.every((p) => p.cases.length === 0)) {
+          await probed?.close();
+          continue;
+        }
         const outcome = await runEngine(job, onEvent, async (part, events, signal) => {
           if (host === 'node') {
             const params = Object.fromEntries([...workloads.values()].map((w) => [w.info.name, w.flow.params]));

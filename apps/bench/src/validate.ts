@@ -29,7 +29,8 @@ export function validateResults(json: unknown): string[] {
   }
   const presets = new Map(r.presets.map((p) => [p.name, p]));
   for (const p of r.presets) {
-    for (const t of TASKS) if (!(p.flops?.[t]?.flops > 0)) fail(`preset ${p.name}: no flop count for ${t}`);
+    for (const t of ['logProb', 'sample'] as const) if (!(p.flops?.[t]?.flops > 0)) fail(`preset ${p.name}: no flop count for ${t}`);
+    if (p.flops?.train !== undefined && !(p.flops.train.flops > 0)) fail(`preset ${p.name}: train flop count is not positive`);
     if (p.weights?.source !== 'checkpoint' && p.weights?.source !== 'seeded') fail(`preset ${p.name}: weights source missing`);
   }
   for (const c of r.checks) {
@@ -58,8 +59,10 @@ export function validateResults(json: unknown): string[] {
       else if ((check.status === 'pass') !== (x.status === 'ok')) fail(`${where}: status ${x.status} but its check is ${check.status}`);
       if (p && x.throughput !== undefined && Math.abs(x.throughput - x.batch / (t.medianMs / 1000)) > 1e-6 * x.throughput) fail(`${where}: throughput does not match batch / median`);
       if (p && x.gflops !== undefined) {
-        const expected = (p.flops[x.task].flops * x.batch) / (t.medianMs / 1000) / 1e9;
-        if (Math.abs(x.gflops - expected) > 1e-6 * expected) fail(`${where}: GFLOP/s does not match countFlops × batch / median`);
+        const flops = p.flops[x.task]?.flops;
+        const expected = flops === undefined ? NaN : (flops * x.batch) / (t.medianMs / 1000) / 1e9;
+        if (flops === undefined) fail(`${where}: GFLOP/s given, but the preset has no ${x.task} flop count`);
+        else if (Math.abs(x.gflops - expected) > 1e-6 * expected) fail(`${where}: GFLOP/s does not match countFlops × batch / median`);
       }
     } else if (x.status !== 'error' && x.status !== 'skipped') fail(`${where}: status ${x.status}`);
     else if (!x.error) fail(`${where}: ${x.status} without a reason`);

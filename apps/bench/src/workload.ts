@@ -1,20 +1,26 @@
 import {
   DENSITY_OUTPUTS,
+  LOSS_OUTPUTS,
   SAMPLE_OUTPUTS,
   baseLogDensity,
   countFlops,
   countParams,
   createFlow,
+  densityLossGraph,
   encodeSafetensors,
+  gradients,
+  referenceGradientEngine,
   referenceRuntime,
   runReference,
   traceFlow,
+  trainableParams,
   type Flow,
   type Tensor,
 } from '@bijective/core';
 import { getPreset, listShippedCheckpoints, shippedCheckpoint } from '@bijective/models/node';
 import { checksum, makeInput, type InputDomain } from './inputs.js';
-import type { PresetResult, Task } from './results.js';
+import type { TrainReference } from './check.js';
+import type { InferenceTask, PresetResult, Task } from './results.js';
 
 /** A preset ready to bench: its flow (trained weights when shipped), what the report says about it, and the weights as bytes for pages. */
 export interface Workload {
@@ -33,7 +39,8 @@ export function domainOf(dataset: string): InputDomain {
   return dataset === 'mixture' ? 'normal' : 'unit';
 }
 
-export async function loadWorkload(name: string): Promise<Workload> {
+/** `train`: also count the flops of the training step's gradient graph (only runs with the train task need it). */
+export async function loadWorkload(name: string, options: { train?: boolean } = {}): Promise<Workload> {
   const preset = getPreset(name);
   let flow: Flow;
   let weights: PresetResult['weights'];
@@ -61,11 +68,22 @@ export async function loadWorkload(name: string): Promise<Workload> {
     params: countParams(flow, false),
     weights,
     inputs: domainOf(preset.dataset),
-    flops: { logProb: flops('density'), sample: flops('sample') },
+    flops: { logProb: flops('density'), sample: flops('sample'), ...(options.train ? { train: trainFlops(flow) } : {}) },
     weightsChecksum,
   };
   let file: Uint8Array | undefined;
   return { flow, info, domain: info.inputs, weightsFile: () => (file ??= encodeSafetensors(flow.params)) };
+}
+
+/**
+ * The training step's work per example: core's gradient graph of the trainer's loss
+ * (`densityLossGraph`, differentiated with respect to every trainable parameter) — the forward
+ * pass re-emitted plus the backward pass. What an engine with its own autodiff (tfjs) runs is
+ * not this graph, but it computes the same derivatives.
+ */
+export function trainFlops(flow: Flow): { macs: number; other: number; flops: number } {
+  const f = countFlops(gradients(densityLossGraph(flow), { of: LOSS_OUTPUTS.loss, wrt: trainableParams(flow) }));
+  return { macs: f.macs, other: f.other, flops: f.flops };
 }
 
 /** The float64 interpreter's budget for one check (a few GFLOP/s at best: MAF sampling at D = 784 is ~19 GFLOP per example). */
@@ -89,14 +107,17 @@ export interface CheckPlan {
   expected?: Float64Array;
   /** What is compared, in words (goes to the report). */
   compared: string;
+  /** train: the reference loss and gradients (then `expected` is unset). */
+  train?: TrainReference;
   /** Reference time, ms. */
   referenceMs: number;
 }
 
 export async function planCheck(w: Workload, task: Task, maxBatch: number, seed: number, flopBudget = CHECK_FLOP_BUDGET): Promise<CheckPlan> {
+  if (task === 'train') return planTrainCheck(w, maxBatch, seed, flopBudget);
   const event = w.flow.spec.event;
-  const other: Task = task === 'logProb' ? 'sample' : 'logProb';
-  const fits = (t: Task, b: number) => w.info.flops[t].flops * b <= flopBudget;
+  const other: InferenceTask = task === 'logProb' ? 'sample' : 'logProb';
+  const fits = (t: InferenceTask, b: number) => w.info.flops[t].flops * b <= flopBudget;
   const ref = referenceRuntime(w.flow);
   const t0 = performance.now();
   const took = () => performance.now() - t0;
@@ -125,6 +146,43 @@ export async function planCheck(w: Workload, task: Task, maxBatch: number, seed:
     compared: "logProb at x = f⁻¹(z) (the reference's sample) against log N(z) + log|det ∂z/∂x| from the reference's sampling pass",
     referenceMs: took(),
   };
+}
+
+/**
+ * The train check: core's reference GradientEngine (the float64 interpreter on core's gradient
+ * graph) runs the trainer's loss graph on a check batch of data at the preset's weights; every
+ * engine must give the same loss and gradients of every trainable parameter. The batch is
+ * smaller for heavy graphs, as for the other tasks.
+ */
+async function planTrainCheck(w: Workload, maxBatch: number, seed: number, flopBudget: number): Promise<CheckPlan> {
+  const flops = w.info.flops.train ?? trainFlops(w.flow);
+  const batch = Math.max(1, Math.min(maxBatch, Math.floor(flopBudget / flops.flops)));
+  const input = makeInput(w.flow.spec.event, 'train', batch, w.domain, seed);
+  const wrt = trainableParams(w.flow);
+  const t0 = performance.now();
+  const program = await referenceGradientEngine.compile(densityLossGraph(w.flow), { loss: LOSS_OUTPUTS.loss, wrt });
+  try {
+    const params = Object.fromEntries(Object.entries(w.flow.params).map(([n, p]) => [n, p.data]));
+    const { loss, grads } = await program.run({ x: input }, params);
+    const sizes = wrt.map((name) => ({ name, size: w.flow.params[name]!.data.length }));
+    const all = new Float64Array(sizes.reduce((a, p) => a + p.size, 0));
+    let at = 0;
+    for (const p of sizes) {
+      all.set(grads[p.name]!, at);
+      at += p.size;
+    }
+    return {
+      task: 'train',
+      batch,
+      input,
+      mode: 'direct',
+      train: { loss, grads: all, params: sizes },
+      compared: `the loss −mean log p(x) and d loss / dθ of all ${all.length} trainable parameter values, before the first Adam update`,
+      referenceMs: performance.now() - t0,
+    };
+  } finally {
+    await program.dispose();
+  }
 }
 
 /** For an `inverse` check: the reference's latent z = f(x) of the engine's sample x. */

@@ -61,6 +61,7 @@ describe('the plan from the command line', () => {
     expect(p.out).toBe('x');
     expect(p.timing.rule).toMatchObject({ minTimeMs: 10, maxTimeMs: 40, hardMaxTimeMs: 160 });
     expect(makePlan(parseCli(['--full']), now, '/r').presets).toEqual(FULL_PRESETS);
+    expect(makePlan(parseCli(['--tasks', 'train,logProb,train']), now, '/r').tasks).toEqual(['train', 'logProb']);
   });
 
   it('refuses impossible options', () => {

@@ -123,3 +123,48 @@ describe('writeReport', () => {
     }
   });
 });
+
+describe('writeReport with train cells', () => {
+  let dir: string;
+  let r: BenchResults;
+  beforeAll(async () => {
+    r = structuredClone(fixture);
+    r.options.tasks = ['logProb', 'sample', 'train'];
+    r.presets[0]!.flops.train = { macs: 75_000, other: 9000, flops: 159_000 };
+    const timing = (medianMs: number) => ({ ...structuredClone(fixture.measurements[0]!.timing!), medianMs, p10Ms: medianMs * 0.95, p90Ms: medianMs * 1.1, minMs: medianMs * 0.9, maxMs: medianMs * 1.2, ciLowMs: medianMs * 0.97, ciHighMs: medianMs * 1.03 });
+    const check = { preset: 'nice-2d', task: 'train' as const, batch: 4, compared: 'the loss and gradients', tolerance: { rtol: 1e-3, atol: 4e-4 }, coldMs: 300 };
+    r.checks.push({ ...check, engineId: 'node/ort-node-cpu', status: 'pass', maxAbsError: 1.4e-5, maxRelError: 0.03 });
+    r.checks.push({ ...check, engineId: 'node/tfjs-wasm', status: 'wrong', maxAbsError: 0.05, maxRelError: 0.01, message: 'd loss / d layer0.w[3] is 1.05, reference 1 (|error| 5.00e-2 > 4.00e-4 + 0.001·|ref|)' });
+    const row = (engine: string, status: 'ok' | 'wrong', ms: number) => ({ engineId: `node/${engine}`, engine, host: 'node' as const, preset: 'nice-2d', task: 'train' as const, batch: 16, status, timing: timing(ms), throughput: 16 / (ms / 1000), gflops: (159_000 * 16) / (ms / 1000) / 1e9 });
+    r.measurements.push(row('ort-node-cpu', 'ok', 2), row('tfjs-wasm', 'wrong', 1));
+    r.measurements.push({ engineId: 'node/ort-web-wasm', engine: 'ort-web-wasm', host: 'node', preset: 'nice-2d', task: 'train', batch: 16, status: 'skipped', error: 'not timed: ort-web-wasm runs flows but cannot train them (its engine status says trains: false)' });
+    dir = await mkdtemp(join(tmpdir(), 'bench-report-train-'));
+    await writeReport(r, dir);
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('is valid, and a WRONG training engine never wins even when faster', () => {
+    expect(validateResults(r)).toEqual([]);
+    const w = winners(r).find((x) => x.task === 'train')!;
+    expect(w.winner.engineId).toBe('node/ort-node-cpu');
+    expect(w.fasterButWrong.map((m) => m.engineId)).toEqual(['node/tfjs-wasm']);
+  });
+
+  it('has the training-steps table, the throughput chart and the train flops in report.md and report.html', async () => {
+    const md = await readFile(join(dir, 'report.md'), 'utf8');
+    expect(md).toContain('## Training steps');
+    const section = md.slice(md.indexOf('## Training steps'), md.indexOf('## Training steps') + 2000);
+    expect(md, section).toContain('| nice-2d | 16 | node/ort-node-cpu | 2.00 ms | 1.90 ms–2.20 ms | 8.00k | pass (max \\|err\\| 1.4e-5) | ok |');
+    expect(md).toMatch(/\| nice-2d \| 16 \| node\/tfjs-wasm \| 1\.00 ms \|.*\| WRONG: d loss \/ d layer0\.w\[3\] is 1\.05/);
+    expect(md).toMatch(/node\/ort-web-wasm nice-2d train @16: not timed: ort-web-wasm runs flows but cannot train them/);
+    expect(md).toContain('![training throughput](train-throughput.svg)');
+    expect(md).toContain('MFLOP/example train step');
+    expect(md).toContain('"train" times one full training step');
+    const svg = await readFile(join(dir, 'train-throughput.svg'), 'utf8');
+    expect(svg).toContain('node/ort-node-cpu');
+    expect(svg).not.toContain('node/tfjs-wasm'); // WRONG rows get no bar
+    const html = await readFile(join(dir, 'report.html'), 'utf8');
+    expect(html).toContain('Training steps');
+    expect(html).toContain('examples/s of training (log)');
+  });
+});

@@ -99,6 +99,58 @@ describe('npm run bench (smoke)', () => {
   });
 });
 
+describe('npm run bench -- --tasks train (smoke)', () => {
+  const chromium = findChromium();
+  let out: string;
+  let run: { code: number | null; stdout: string; stderr: string };
+  let results: BenchResults;
+
+  beforeAll(async () => {
+    out = await mkdtemp(join(tmpdir(), 'bench-train-'));
+    run = await runCli([
+      '--presets', 'realnvp-2d',
+      '--tasks', 'train',
+      // chromium/ort-web-webgpu runs flows but does not train: its train cell must be skipped with why.
+      '--engines', 'node/tfjs-cpu,node/ort-node-cpu,chromium/ort-web-wasm,chromium/ort-web-webgpu',
+      '--batch', '16',
+      '--warmup', '10', '--min-time', '20', '--max-time', '500', '--min-samples', '3',
+      '--out', out,
+    ]);
+    if (run.code === 0) results = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as BenchResults;
+  }, 150_000);
+  afterAll(() => rm(out, { recursive: true, force: true }));
+
+  it('checks every training engine\'s gradients against the reference, then times a full step: positive throughput', () => {
+    expect(run.code, run.stderr.slice(-3000)).toBe(0);
+    expect(validateResults(results)).toEqual([]);
+    expect(results.options.tasks).toEqual(['train']);
+    expect(results.presets[0]!.flops.train!.flops).toBeGreaterThan(results.presets[0]!.flops.logProb.flops);
+    const trainers = ['node/tfjs-cpu', 'node/ort-node-cpu', ...(chromium ? ['chromium/ort-web-wasm'] : [])];
+    for (const id of trainers) {
+      const c = results.checks.find((x) => x.engineId === id && x.task === 'train');
+      expect(c?.status, `${id}: ${c?.message}`).toBe('pass');
+      const m = results.measurements.find((x) => x.engineId === id && x.task === 'train')!;
+      expect(m, `${id} @16: ${m?.error}`).toMatchObject({ status: 'ok', batch: 16 });
+      expect(m.throughput).toBeGreaterThan(0);
+      expect(m.gflops).toBeGreaterThan(0);
+    }
+    expect(results.measurements.every((m) => m.task === 'train')).toBe(true);
+  });
+
+  it('skips the train cell of an engine that cannot train, with the reason, and reports the training steps', async () => {
+    const webgpu = results.engines.find((e) => e.id === 'chromium/ort-web-webgpu')!;
+    if (webgpu.status === 'ran') {
+      expect(results.measurements.find((m) => m.engineId === 'chromium/ort-web-webgpu')).toMatchObject({ status: 'skipped', error: expect.stringContaining('cannot train') });
+      expect(results.checks.some((c) => c.engineId === 'chromium/ort-web-webgpu')).toBe(false);
+    }
+    const md = await readFile(join(out, 'report.md'), 'utf8');
+    expect(md).toContain('## Training steps');
+    expect(md).toMatch(/\| realnvp-2d \| 16 \| node\/ort-node-cpu \| [\d.]+ [µm]?s \|/);
+    expect(existsSync(join(out, 'train-throughput.svg'))).toBe(true);
+    expect(run.stdout).toMatch(/node\/ort-node-cpu\s+realnvp-2d\s+train\s+16 /);
+  });
+});
+
 describe('npm run bench, interrupted (Ctrl-C)', () => {
   // In Chromium where there is one: playwright must not take the signal and exit first.
   const engines = findChromium() ? 'chromium/ort-web-wasm,chromium/tfjs-wasm' : 'node/ort-node-cpu,node/ort-web-wasm';

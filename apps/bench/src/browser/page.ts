@@ -4,7 +4,7 @@
  * back through the `benchEmit` binding the driver installs. The same `runEngineJob` loop
  * as the Node workers runs here, on the page's clock.
  */
-import { decodeSafetensors, engineStatus, openRuntime, type ParamTensor } from '@bijective/core';
+import { decodeSafetensors, engineStatus, openGradients, openRuntime, type ParamTensor } from '@bijective/core';
 // Importing the backends registers their engines with core's registry.
 import { registerEngine, wasmEngine } from '@bijective/backend-tfjs';
 import { configureWeb } from '@bijective/backend-onnx/web';
@@ -99,6 +99,7 @@ async function run(job: EngineJob): Promise<void> {
     memory: memoryProbe(),
     params,
     createRuntime: openRuntime,
+    openGradients,
     emit,
   });
 }

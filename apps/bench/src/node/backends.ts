@@ -1,5 +1,5 @@
-import type { FlowRuntime } from '@bijective/core';
-import { listAllEngines, openRuntime } from '@bijective/models/node';
+import { openGradients, type FlowRuntime, type GradientEngine } from '@bijective/core';
+import { listAllEngines, loadBackends, openRuntime } from '@bijective/models/node';
 import type { Availability } from '../engines.js';
 
 /**
@@ -13,6 +13,12 @@ export async function listNodeEngines(): Promise<Availability[]> {
 
 /** A runtime for `flow` on `engine` from the registry (checked by core's guardRuntime). */
 export const createNodeRuntime = openRuntime;
+
+/** The gradients of `engine` from core's registry, its backend imported first: what `bijective train` opens. */
+export async function openNodeGradients(engine: string): Promise<GradientEngine> {
+  await loadBackends(engine);
+  return openGradients(engine);
+}
 
 /** A runtime over raw exported-model bytes (the GEMM probe) on an ONNX Runtime engine. */
 export async function createOrtModelRuntime(sample: Uint8Array, engine: string): Promise<FlowRuntime> {

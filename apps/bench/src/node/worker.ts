@@ -10,7 +10,7 @@ import { errorMessage, runEngineJob, type EngineJob, type HostEvent, type Memory
 import type { TimingResult } from '../results.js';
 import { measure, type TimingOptions } from '../timing.js';
 import type { Availability } from '../engines.js';
-import { createNodeRuntime, createOrtModelRuntime, listNodeEngines } from './backends.js';
+import { createNodeRuntime, createOrtModelRuntime, listNodeEngines, openNodeGradients } from './backends.js';
 
 export type WorkerRequest =
   | { type: 'ack' }
@@ -79,6 +79,7 @@ async function handle(req: Exclude<WorkerRequest, { type: 'ack' }>): Promise<voi
       return p;
     },
     createRuntime: createNodeRuntime,
+    openGradients: openNodeGradients,
     emit,
   });
 }

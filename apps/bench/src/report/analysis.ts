@@ -1,8 +1,9 @@
 import type { BenchResults, EngineResult, Host, MeasurementResult, PresetResult, Task } from '../results.js';
 
-/** Examples/s, GFLOP/s and the roofline fraction of a median call time. */
-export function deriveMetrics(medianMs: number, batch: number, flopsPerExample: number, gemmGflops: number | undefined): { throughput: number; gflops: number; roofline?: number } {
+/** Examples/s, GFLOP/s and the roofline fraction of a median call time (no GFLOP/s without a flop count). */
+export function deriveMetrics(medianMs: number, batch: number, flopsPerExample: number | undefined, gemmGflops: number | undefined): { throughput: number; gflops?: number; roofline?: number } {
   const seconds = medianMs / 1000;
+  if (flopsPerExample === undefined) return { throughput: batch / seconds };
   const gflops = (flopsPerExample * batch) / seconds / 1e9;
   return { throughput: batch / seconds, gflops, ...(gemmGflops ? { roofline: gflops / gemmGflops } : {}) };
 }
@@ -78,7 +79,7 @@ export function winners(r: BenchResults, host?: Host): Win[] {
 /** Presets in run order, then task, then batch. */
 export function sortCells<T extends { preset: string; task: Task; batch: number }>(r: BenchResults, rows: T[]): T[] {
   const presetOrder = new Map(r.presets.map((p, i) => [p.name, i]));
-  const taskOrder = { logProb: 0, sample: 1 };
+  const taskOrder: Record<Task, number> = { logProb: 0, sample: 1, train: 2 };
   return [...rows].sort(
     (a, b) => (presetOrder.get(a.preset) ?? 99) - (presetOrder.get(b.preset) ?? 99) || taskOrder[a.task] - taskOrder[b.task] || a.batch - b.batch,
   );

@@ -2,7 +2,7 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import { View, parse } from 'vega';
 import type { BenchResults } from '../results.js';
 import { MAF_IAF, correctRows, engineLabel, mafVsIaf, overheads, type TimedRow } from './analysis.js';
-import { formatGflops, formatMs } from './format.js';
+import { formatCount, formatGflops, formatMs } from './format.js';
 
 /**
  * The report's charts as vega-lite specs, rendered to SVG in Node (vega's headless
@@ -18,7 +18,7 @@ export interface Chart {
   spec: TopLevelSpec;
 }
 
-const TASK_COLORS = { domain: ['logProb', 'sample'], range: ['#4c78a8', '#f58518'] };
+const TASK_COLORS = { domain: ['logProb', 'sample', 'train'], range: ['#4c78a8', '#f58518', '#54a24b'] };
 
 function rowValues(r: BenchResults, rows: TimedRow[]) {
   return rows.map((m) => ({
@@ -37,16 +37,17 @@ function rowValues(r: BenchResults, rows: TimedRow[]) {
   }));
 }
 
-/** Bars of median time per call (log scale), logProb beside sample, per engine; one panel per batch size; whiskers p10–p90. */
+/** Bars of median time per call (log scale), the tasks side by side, per engine; one panel per batch size; whiskers p10–p90. */
 function presetChart(r: BenchResults, preset: string, rows: TimedRow[]): Chart {
   const engines = [...new Set(rows.map((m) => engineLabel(r, m.engineId)))];
+  const tasks = TASK_COLORS.domain.filter((t) => rows.some((m) => m.task === t));
   const x = { field: 'engine', type: 'nominal' as const, title: null, sort: engines, axis: { labelAngle: -40, labelLimit: 180 } };
   // stack: null — a stacked bar starts at 0, which a log scale cannot show.
   const y = { field: 'ms', type: 'quantitative' as const, scale: { type: 'log' as const }, stack: null, title: 'median ms per call (log)' };
   return {
     name: `preset-${preset}`,
-    title: `${preset}: logProb vs sample, per engine and batch size`,
-    caption: 'Median time per call (log scale), whiskers p10–p90, labels give the median. Lower is better. Engines marked † run on a software GPU adapter.',
+    title: `${preset}: ${tasks.join(' vs ')}, per engine and batch size`,
+    caption: `Median time per call${tasks.includes('train') ? ' (train: one training step)' : ''} (log scale), whiskers p10–p90, labels give the median. Lower is better. Engines marked † run on a software GPU adapter.`,
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
       title: `${preset}: time per call`,
@@ -65,6 +66,41 @@ function presetChart(r: BenchResults, preset: string, rows: TimedRow[]): Chart {
           {
             mark: { type: 'text', angle: 270, align: 'left', baseline: 'middle', dx: 4, fontSize: 9 },
             encoding: { x, xOffset: { field: 'task', sort: TASK_COLORS.domain }, y: { field: 'p90', type: 'quantitative', scale: { type: 'log' } }, text: { field: 'label' } },
+          },
+        ],
+      },
+    },
+  };
+}
+
+/** Training throughput: examples per second of full training steps, per engine, preset and batch. */
+function trainChart(r: BenchResults, rows: TimedRow[]): Chart | undefined {
+  const train = rows.filter((m) => m.task === 'train');
+  if (train.length === 0) return undefined;
+  const values = train.map((m) => ({ engine: engineLabel(r, m.engineId), preset: m.preset, batch: String(m.batch), rate: m.throughput ?? m.batch / (m.timing.medianMs / 1000), label: formatCount(m.throughput) }));
+  const engines = [...new Set(values.map((v) => v.engine))];
+  const batches = [...new Set(train.map((m) => m.batch))].sort((a, b) => a - b).map(String);
+  const x = { field: 'engine', type: 'nominal' as const, title: null, sort: engines, axis: { labelAngle: -40, labelLimit: 180 } };
+  const y = { field: 'rate', type: 'quantitative' as const, scale: { type: 'log' as const }, stack: null, title: 'examples/s of training (log)' };
+  return {
+    name: 'train-throughput',
+    title: 'Training throughput per engine',
+    caption:
+      'Examples per second of training: batch ÷ the median time of one full training step (loss and gradients on the engine, gradient norm and Adam update on the host), log scale. Higher is better. Only engines whose gradients matched the float64 reference are drawn.',
+    spec: {
+      $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+      title: 'training: examples per second',
+      data: { values },
+      facet: { column: { field: 'preset', type: 'nominal', title: null, sort: r.presets.map((p) => p.name) } },
+      resolve: { scale: { y: 'independent' } },
+      spec: {
+        width: Math.max(160, engines.length * 44),
+        height: 220,
+        layer: [
+          { mark: 'bar', encoding: { x, xOffset: { field: 'batch', sort: batches }, y, color: { field: 'batch', type: 'ordinal', sort: batches, title: 'batch' } } },
+          {
+            mark: { type: 'text', angle: 270, align: 'left', baseline: 'middle', dx: 4, fontSize: 9 },
+            encoding: { x, xOffset: { field: 'batch', sort: batches }, y: { field: 'rate', type: 'quantitative', scale: { type: 'log' } }, text: { field: 'label' } },
           },
         ],
       },
@@ -167,7 +203,7 @@ function gflopsChart(r: BenchResults, rows: TimedRow[]): Chart | undefined {
   return {
     name: 'gflops',
     title: 'Achieved GFLOP/s vs batch size',
-    caption: `GFLOP/s from core's countFlops (density graph for logProb, sample graph for sample), log-log.${peak ? ` The dashed line is the fp32 GEMM peak measured on ort-node-cpu in this run (${formatGflops(peak)} GFLOP/s).` : ''}`,
+    caption: `GFLOP/s from core's countFlops (density graph for logProb, sample graph for sample, the loss's gradient graph for train), log-log.${peak ? ` The dashed line is the fp32 GEMM peak measured on ort-node-cpu in this run (${formatGflops(peak)} GFLOP/s).` : ''}`,
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
       title: 'GFLOP/s vs batch',
@@ -200,6 +236,8 @@ export function buildCharts(r: BenchResults): Chart[] {
     const pr = rows.filter((m) => m.preset === p.name);
     if (pr.length) charts.push(presetChart(r, p.name, pr));
   }
+  const tr = trainChart(r, rows);
+  if (tr) charts.push(tr);
   const mi = mafIafChart(r);
   if (mi) charts.push(mi);
   const oh = overheadChart(r);

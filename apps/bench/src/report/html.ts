@@ -6,6 +6,7 @@ import {
   enginesTable,
   headline,
   mafIafTable,
+  trainTable,
   measurementsTable,
   overheadTable,
   presetTables,
@@ -77,10 +78,12 @@ export function renderHtml(r: BenchResults, charts: readonly Chart[], svgs: Read
   const issues = problems(r);
   if (issues.length) body.push('<h3>Problems</h3>', `<ul>${issues.map((p) => `<li class="bad">${escapeHtml(p)}</li>`).join('')}</ul>`);
   const skipped = notTimed(r);
-  if (skipped.length) body.push('<h3>Not timed</h3>', '<p class="caption">Cells over the per-call budget (the estimate is an upper bound: it extrapolates linearly from a smaller batch or the cold check call).</p>', `<ul>${skipped.map((p) => `<li>${escapeHtml(p)}</li>`).join('')}</ul>`);
+  if (skipped.length) body.push('<h3>Not timed</h3>', '<p class="caption">Cells over the per-call budget (the estimate is an upper bound: it extrapolates linearly from a smaller batch, the cold check call, or for train a warm step at the check batch), and train cells of engines that cannot train.</p>', `<ul>${skipped.map((p) => `<li>${escapeHtml(p)}</li>`).join('')}</ul>`);
   for (const n of r.notes) body.push(`<p class="note">${escapeHtml(n)}</p>`);
   body.push('<h2>Per preset</h2>');
   for (const t of presetTables(r)) body.push(htmlTable(t, 'h3'), fig(`preset-${t.title}`));
+  const tt = trainTable(r);
+  if (tt) body.push(htmlTable(tt), fig('train-throughput'));
   const mi = mafIafTable(r);
   if (mi) body.push(htmlTable(mi), fig('maf-vs-iaf'));
   const oh = overheadTable(r);

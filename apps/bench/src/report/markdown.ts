@@ -6,6 +6,7 @@ import {
   enginesTable,
   headline,
   mafIafTable,
+  trainTable,
   measurementsTable,
   overheadTable,
   presetTables,
@@ -72,7 +73,7 @@ export function renderMarkdown(r: BenchResults, charts: readonly Chart[]): strin
   const issues = problems(r);
   if (issues.length) out.push('### Problems', '', ...issues.map((p) => `- ${p}`), '');
   const skipped = notTimed(r);
-  if (skipped.length) out.push('### Not timed', '', 'Cells over the per-call budget (the estimate is an upper bound: it extrapolates linearly from a smaller batch or the cold check call).', '', ...skipped.map((p) => `- ${p}`), '');
+  if (skipped.length) out.push('### Not timed', '', 'Cells over the per-call budget (the estimate is an upper bound: it extrapolates linearly from a smaller batch, the cold check call, or for train a warm step at the check batch), and train cells of engines that cannot train.', '', ...skipped.map((p) => `- ${p}`), '');
   for (const n of r.notes) out.push(`> ${n}`, '');
   out.push('## Per preset', '');
   const byName = new Map(charts.map((c) => [c.name, c]));
@@ -80,6 +81,11 @@ export function renderMarkdown(r: BenchResults, charts: readonly Chart[]): strin
     out.push(markdownTable(t, '###'), '');
     const chart = byName.get(`preset-${t.title}`);
     if (chart) out.push(`![${chart.title}](${chart.name}.svg)`, '');
+  }
+  const tt = trainTable(r);
+  if (tt) {
+    out.push(markdownTable(tt), '');
+    if (byName.has('train-throughput')) out.push(`![training throughput](train-throughput.svg)`, '');
   }
   const mi = mafIafTable(r);
   if (mi) {
@@ -101,7 +107,11 @@ export function renderMarkdown(r: BenchResults, charts: readonly Chart[]): strin
     '',
     `Every engine gets the same float32 weights and the same seeded inputs. Before timing, each engine's logProb and sample outputs on a batch of ${r.options.checkBatch} examples (fewer for graphs above 4 GFLOP per example; the checks table gives each batch) are compared with core's float64 reference interpreter; a mismatch marks the engine's rows WRONG and they never win. ` +
       'Each cell is warmed up, then timed in samples of consecutive calls (enough calls that a sample is well above timer resolution) until the median is known to the target precision (95% distribution-free confidence interval) after a minimum time and sample count, or a time cap is reached. ' +
-      '"sample" times decode(z) from pre-drawn base noise (the noise is drawn by core for every engine alike). Each Node engine runs in its own process; each browser engine in its own Chromium context. Full numbers, every sample included, are in results.json.',
+      '"sample" times decode(z) from pre-drawn base noise (the noise is drawn by core for every engine alike). ' +
+      (r.options.tasks.includes('train')
+        ? '"train" times one full training step on a fixed batch of data: core\'s loss graph (densityLossGraph, −mean log p(x)) compiled by the engine\'s GradientEngine for every trainable parameter, its loss and gradients, then the gradient norm and an Adam update on the host (the body of core\'s training loop); before timing, the engine\'s loss and gradients on the check batch are compared with core\'s float64 reference gradients (each entry within 1e-4 of the largest reference gradient plus 1e-3 of its own size; the loss within the logProb tolerance). Engines whose status says they cannot train are listed as not timed. '
+        : '') +
+      'Each Node engine runs in its own process; each browser engine in its own Chromium context. Full numbers, every sample included, are in results.json.',
     '',
   );
   return out.join('\n');

@@ -91,6 +91,37 @@ export function presetTables(r: BenchResults): Table[] {
   return out;
 }
 
+/** The train task: every engine's training throughput per preset and batch, fastest first, with its gradient check. */
+export function trainTable(r: BenchResults): Table | undefined {
+  const rows = r.measurements.filter((m) => m.task === 'train');
+  if (!rows.length) return undefined;
+  const rank = (m: MeasurementResult) => (m.timing && m.status === 'ok' ? m.timing.medianMs : m.timing ? 1e15 + m.timing.medianMs : Infinity);
+  const presetOrder = new Map(r.presets.map((p, i) => [p.name, i]));
+  const sorted = [...rows].sort((a, b) => (presetOrder.get(a.preset) ?? 99) - (presetOrder.get(b.preset) ?? 99) || a.batch - b.batch || rank(a) - rank(b));
+  const check = (m: MeasurementResult) => {
+    const c = r.checks.find((x) => x.engineId === m.engineId && x.preset === m.preset && x.task === 'train');
+    if (!c) return '–';
+    return c.status === 'pass' ? `pass (max |err| ${c.maxAbsError?.toExponential(1) ?? '–'})` : `${c.status === 'wrong' ? 'WRONG' : 'error'}: ${c.message ?? ''}`;
+  };
+  return {
+    title: 'Training steps',
+    caption:
+      'One full training step as `bijective train` runs it: the loss −mean log p(x) and its gradients with respect to every trainable parameter on the engine (core\'s densityLossGraph compiled by the engine\'s GradientEngine), then the gradient norm and the Adam update on the host. examples/s = batch ÷ median step time. The gradient check compares the engine\'s loss and gradients on a small batch with the float64 reference; WRONG rows never win.',
+    header: ['preset', 'batch', 'engine', 'step median', 'p10–p90', 'examples/s', 'gradient check', 'status'],
+    rows: sorted.map((m) => [
+      m.preset,
+      String(m.batch),
+      engineLabel(r, m.engineId),
+      formatMs(m.timing?.medianMs),
+      m.timing ? formatRange(m.timing.p10Ms, m.timing.p90Ms) : '–',
+      formatCount(m.throughput),
+      check(m),
+      m.error ? `${STATUS[m.status]}: ${m.error}` : STATUS[m.status],
+    ]),
+    numeric: [1, 3, 4, 5],
+  };
+}
+
 export function mafIafTable(r: BenchResults): Table | undefined {
   const pairs = mafVsIaf(r);
   if (!pairs.length) return undefined;
@@ -153,9 +184,10 @@ export function enginesTable(r: BenchResults): Table {
 }
 
 export function presetsTable(r: BenchResults): Table {
+  const train = r.presets.some((p) => p.flops.train !== undefined);
   return {
     title: 'Presets',
-    header: ['preset', 'event', 'parameters', 'weights', 'x for logProb', 'MFLOP/example logProb', 'MFLOP/example sample'],
+    header: ['preset', 'event', 'parameters', 'weights', 'x for logProb', 'MFLOP/example logProb', 'MFLOP/example sample', ...(train ? ['MFLOP/example train step'] : [])],
     rows: r.presets.map((p) => [
       p.name,
       `[${p.event.join(', ')}]`,
@@ -164,8 +196,9 @@ export function presetsTable(r: BenchResults): Table {
       p.inputs === 'unit' ? 'uniform [0, 1)' : 'standard normal',
       (p.flops.logProb.flops / 1e6).toPrecision(3),
       (p.flops.sample.flops / 1e6).toPrecision(3),
+      ...(train ? [p.flops.train ? (p.flops.train.flops / 1e6).toPrecision(3) : '–'] : []),
     ]),
-    numeric: [2, 5, 6],
+    numeric: [2, 5, 6, ...(train ? [7] : [])],
   };
 }
 
@@ -232,7 +265,7 @@ export function problems(r: BenchResults): string[] {
   return out;
 }
 
-/** Cells not timed on purpose (over the per-call budget), with the estimate. */
+/** Cells not timed on purpose (over the per-call budget, or train on an engine that cannot train), with why. */
 export function notTimed(r: BenchResults): string[] {
   return r.measurements.filter((m) => m.status === 'skipped').map((m) => `${engineLabel(r, m.engineId)} ${m.preset} ${m.task} @${m.batch}: ${m.error ?? ''}`);
 }
