@@ -77,13 +77,13 @@ const PAST_END = 2 ** 31 - 1;
  * onnxruntime-node, 2 threads, against the kh·kw window slices with batched MatMuls and a
  * ReduceSum that core's conv2d rule emitted before this primitive existed):
  * - 1×1 kernel, no pads: MatMul(x [N, Cin, P], dyᵀ [N, P, Cout]) → ReduceSum over N → Transpose
- *   (the Conv form is 3-15× slower here: ORT's Conv with a P-sized kernel);
+ *   (the Conv form is 4-30× slower here: ORT's Conv with a P-sized kernel);
  * - Cin ≥ Cout (a conditioner's last conv, 64 → 4 channels): x transposed once to channels-last
  *   and padded; per kernel offset, one window Slice [N·P, Cin] and one Gemm with dyᵀ [Cout, N·P]
- *   (64 → 4 at 14×14: 3.8 ms, vs 16 ms before and 24 ms as a Conv);
+ *   (64 → 4 at 14×14: 3.3-3.8 ms, vs 15 ms before and 24 ms as a Conv);
  * - otherwise (few input channels, 2 → 64): the batch as the contracted channel axis,
  *   Conv(xᵀ [Cin, N, H, W], dyᵀ [Cout, N, oh, ow], pads) → [Cin, Cout, kh, kw], transposed
- *   (1.4 ms vs 1.8 ms; the Gemm form is thin there, Cin columns).
+ *   (2 → 64 at 14×14: 1.4 ms vs 1.5-1.8 ms; the Gemm form is thin there, Cin columns).
  */
 function conv2dWeightGrad(node: NodeOf<'conv2dWeightGrad'>, x: string, dy: string, ctx: OnnxBuildContext): string {
   const g = ctx.graph;
