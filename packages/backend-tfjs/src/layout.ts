@@ -35,6 +35,17 @@ export function conv2dChannelsLast(x: tf.Tensor, w: tf.Tensor, pads: readonly [n
   return tf.tidy(() => tf.conv2d(x as tf.Tensor4D, tf.transpose(w, OIHW_TO_HWIO) as tf.Tensor4D, 1, [[0, 0], [top, bottom], [left, right], [0, 0]]));
 }
 
+/**
+ * Core's conv2dWeightGrad (`[Cout, Cin, kh, kw]`) as one tfjs conv2d, the batch as the contracted
+ * channel axis: x as images `[Cin, H, W, N]` convolved with dy as the filter `[oh, ow, N, Cout]`
+ * under conv2d's pads gives `[Cin, kh, kw, Cout]`. Differentiable through tfjs' Conv2D gradient
+ * (on tfjs-wasm: this package's Conv2DBackpropFilter/Input kernels).
+ */
+export function conv2dWeightGradOf(xImages: tf.Tensor, dyFilter: tf.Tensor, pads: readonly [number, number, number, number]): tf.Tensor {
+  const [top, left, bottom, right] = pads;
+  return tf.tidy(() => tf.transpose(tf.conv2d(xImages as tf.Tensor4D, dyFilter as tf.Tensor4D, 1, [[0, 0], [top, bottom], [left, right], [0, 0]]), [3, 0, 1, 2]));
+}
+
 /** The NCHW tensor of a slot, transposing the twin back once if that is all there is. */
 export function nchwOf(slot: Slot): tf.Tensor {
   if (!slot.nchw) slot.nchw = tf.transpose(slot.nhwc!, NHWC_TO_NCHW);
@@ -87,11 +98,24 @@ function channelsLastOperand(slot: Slot): tf.Tensor | undefined {
 }
 
 /**
- * Lowers `node` channels-last when it is a convolution, or an elementwise op on a twin-only
- * value; returns undefined when the node must run on NCHW tensors (the generic lowering).
+ * Lowers `node` channels-last when it is a convolution, a filter gradient of twins (read
+ * without transposing them back), or an elementwise op on a twin-only value; returns undefined when the node must run on NCHW tensors (the generic lowering).
  */
 export function lowerChannelsLast(node: Node, ins: readonly Slot[]): Slot | undefined {
   if (node.op === 'conv2d') return { nhwc: conv2dChannelsLast(nhwcOf(ins[0]!), nchwOf(ins[1]!), (node as NodeOf<'conv2d'>).attrs.pads) };
+  if (node.op === 'conv2dWeightGrad' && (ins[0]!.nhwc || ins[1]!.nhwc)) {
+    // One transpose per operand from whichever layout it has; the result is a filter (NCHW-shaped).
+    const [x, dy] = ins as [Slot, Slot];
+    return {
+      nchw: tf.tidy(() =>
+        conv2dWeightGradOf(
+          x.nhwc ? tf.transpose(x.nhwc, [3, 1, 2, 0]) : tf.transpose(x.nchw!, [1, 2, 3, 0]),
+          dy.nhwc ? tf.transpose(dy.nhwc, [1, 2, 0, 3]) : tf.transpose(dy.nchw!, [2, 3, 0, 1]),
+          (node as NodeOf<'conv2dWeightGrad'>).attrs.pads,
+        ),
+      ),
+    };
+  }
   if (isUnary(node.op) && twinOnly(ins[0]!)) return { nhwc: UNARY[node.op](ins[0]!.nhwc!) };
   if (isBinary(node.op) && node.shape.length === 4 && (twinOnly(ins[0]!) || twinOnly(ins[1]!))) {
     const op = BINARY[node.op];

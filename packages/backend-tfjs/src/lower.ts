@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LoweringTable, NodeOf } from '@bijective/core';
-import { NCHW_TO_NHWC, NHWC_TO_NCHW, conv2dChannelsLast } from './layout.js';
+import { NCHW_TO_NHWC, NHWC_TO_NCHW, conv2dChannelsLast, conv2dWeightGradOf } from './layout.js';
 import { logAbsDetOp, matrixInverseOp, type HostLinalg, type LinalgNode } from './linalg.js';
 
 /** What a lowering function may ask of the graph run it is part of. */
@@ -108,6 +108,8 @@ export const tfjsLowering: LoweringTable<tf.Tensor, TfContext> = {
 
   matmul: (_, [a, b]) => matmul(a!, b!),
   conv2d: (node, [x, w]) => conv2d(x!, w!, node.attrs.pads),
+  // x [N, Cin, H, W] → images [Cin, H, W, N]; dy [N, Cout, oh, ow] → filter [oh, ow, N, Cout].
+  conv2dWeightGrad: (node, [x, dy]) => tf.tidy(() => conv2dWeightGradOf(tf.transpose(x!, [1, 2, 3, 0]), tf.transpose(dy!, [2, 3, 0, 1]), node.attrs.pads)),
 
   reshape: (node, [x]) => tf.reshape(x!, node.attrs.shape.map((d) => (d === 'N' ? -1 : d))),
   transpose: (node, [x]) => tf.transpose(x!, node.attrs.perm),

@@ -57,3 +57,44 @@ describe('channels-last convolution stacks', () => {
     });
   }
 });
+
+/**
+ * A filter gradient whose operands exist only channels-last (a conv's output and a value
+ * derived from one) reads the twins directly: no activation goes back to NCHW, and the result
+ * is the reference's.
+ */
+describe('conv2dWeightGrad of channels-last twins', () => {
+  const g = new GraphBuilder();
+  const x = g.input('x', ['N', 2, 5, 4]);
+  const h = g.relu(g.conv2d(x, g.param('w', [3, 2, 3, 3]), [1, 1, 1, 1]));
+  const dy = g.tanh(g.conv2d(h, g.param('v', [4, 3, 1, 2]), [0, 0, 0, 1]));
+  g.output('y', g.conv2dWeightGrad(h, dy, [0, 0, 0, 1], [1, 2]));
+  const graph = g.build();
+  const rng = new Rng(4);
+  const params = { w: { data: Float64Array.from(rng.normals(54, 0.5)), shape: [3, 2, 3, 3] }, v: { data: Float64Array.from(rng.normals(24, 0.5)), shape: [4, 3, 1, 2] } };
+  const xv = { data: Float64Array.from(rng.normals(5 * 2 * 5 * 4)), shape: [5, 2, 5, 4] };
+
+  for (const engine of ['tfjs-cpu', 'tfjs-wasm']) {
+    it(`${engine}: no NHWC → NCHW transpose of an activation, same values as the reference`, async () => {
+      await (await useEngine(engine)).activate();
+      const program = new GraphProgram(graph);
+      const ps = Object.fromEntries(Object.entries(params).map(([k, p]) => [k, tf.tensor(Float32Array.from(p.data), p.shape)]));
+      const xt = tf.tensor(Float32Array.from(xv.data), xv.shape);
+      let y: tf.Tensor | undefined;
+      const info = await tf.profile(() => {
+        y = program.run({ x: xt }, ps, undefined, { release: true }).y!;
+        return y;
+      });
+      // NCHW → NHWC of x, the filters OIHW → HWIO, then one transpose per operand into the
+      // filter-gradient conv (from [5, 5, 4, 3] and [5, 5, 4, 4], channels-last; batch 5) and its result.
+      const fromTwins = info.kernels.filter((k) => k.name === 'Transpose' && k.inputShapes[0]![0] === 5);
+      expect(fromTwins.map((k) => k.inputShapes[0])).toEqual([[5, 2, 5, 4], [5, 5, 4, 3], [5, 5, 4, 4]]);
+      const want = runGraph(graph, { params, inputs: { x: xv }, batch: 5 }).y!;
+      const got = await y!.data();
+      expect(y!.shape).toEqual([4, 3, 1, 2]);
+      for (let i = 0; i < got.length; i++) expect(Math.abs(got[i]! - want.data[i]!)).toBeLessThan(1e-4 * (1 + Math.abs(want.data[i]!)));
+      tf.dispose([y!, xt, ...Object.values(ps)]);
+      program.dispose();
+    });
+  }
+});

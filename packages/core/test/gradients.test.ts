@@ -86,6 +86,13 @@ const RANDOM: [string, Build][] = [
     const ci = int(rng, 1, 3);
     return b.conv2d(x('x', [ci, int(rng, kh, 5), int(rng, kw, 5)]), p('w', [int(rng, 1, 3), ci, kh, kw]), pads);
   }]),
+  ...[0, 1, 2, 3].map((k): [string, Build] => [`conv2dWeightGrad/random-${k}`, (b, p, x, rng) => {
+    const [kh, kw] = [int(rng, 1, 3), int(rng, 1, 3)];
+    const pads = [int(rng, 0, kh), int(rng, 0, kw), int(rng, 0, kh), int(rng, 0, kw)] as [number, number, number, number];
+    const [ci, co, h, w] = [int(rng, 1, 3), int(rng, 1, 3), int(rng, kh, 5), int(rng, kw, 5)];
+    const xs = b.mul(x('x', [ci, h, w]), p('s', [ci, 1, 1]));
+    return b.conv2dWeightGrad(xs, x('dy', [co, h + pads[0] + pads[2] - kh + 1, w + pads[1] + pads[3] - kw + 1]), pads, [kh, kw]);
+  }]),
   ['conv2d/wide-pads', (b, p, x) => b.conv2d(x('x', [2, 3, 3]), p('w', [2, 2, 2, 2]), [2, 0, 3, 2])],
   ['logAbsDet/alone', (b, p, x) => b.mul(x('x', [2]), b.logAbsDet(b.add(p('w', [3, 3]), b.constant([2, 0, 0, 0, 2, 0, 0, 0, 2], [3, 3]))))],
   ['matrixInverse/of-product', (b, p, x) => {

@@ -39,6 +39,23 @@ describe('graph builder', () => {
     expect(printGraph(g.build())).toContain("conv2d(%0, %1; pads=[1, 1, 1, 1]) : [N, 16, 8, 8]");
   });
 
+  it("conv2dWeightGrad: conv2d's filter shape from x and dy, its shape checks, and conv2d's multiply-adds", () => {
+    const g = new GraphBuilder();
+    const x = g.input('x', ['N', 3, 8, 8]);
+    const dy = g.input('dy', ['N', 16, 8, 7]);
+    const w = g.conv2dWeightGrad(x, dy, [1, 0, 1, 1], [3, 3]);
+    expect(w.shape).toEqual([16, 3, 3, 3]);
+    g.output('w', w);
+    expect(countFlops(g.build()).macs).toBe(16 * 3 * 9 * 56);
+    expect(printGraph(g.build())).toContain('conv2dWeightGrad(%0, %1; pads=[1, 0, 1, 1], kernel=[3, 3]) : [16, 3, 3, 3]');
+    expect(() => g.conv2dWeightGrad(x, dy, [1, 1, 1, 1], [3, 3])).toThrow(
+      "conv2dWeightGrad: inputs ([N, 3, 8, 8]:float32, [N, 16, 8, 7]:float32) — expected dy's spatial size to be conv2d's output for a 3×3 kernel and pads [1, 1, 1, 1]: [8, 8]",
+    );
+    expect(() => g.conv2dWeightGrad(x, g.input('d2', [2, 16, 8, 7]), [1, 0, 1, 1], [3, 3])).toThrow(/expected the same batch dimension \(N vs 2\)/);
+    expect(() => g.conv2dWeightGrad(x, dy, [1, 0, 1, 1], [0, 3])).toThrow(/a kernel \[kh, kw\] of positive integers, got \[0, 3\]/);
+    expect(() => g.conv2dWeightGrad(x, g.reshape(dy, ['N', 16, 56]), [1, 0, 1, 1], [3, 3])).toThrow(/expected float32 x \[N, Cin, H, W\] and dy \[N, Cout, oh, ow\]/);
+  });
+
   it('graphs are plain data: a JSON round trip evaluates the same', () => {
     const flow = createFlow({ version: 1, event: [4], layers: [{ type: 'additiveCoupling' }, { type: 'scale' }] }, { seed: 1 });
     const graph = traceFlow(flow, 'density');

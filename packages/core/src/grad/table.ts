@@ -56,41 +56,6 @@ function matmulRowsGradB(g: GraphBuilder, a: Value, dy: Value, bShape: Value['sh
 }
 
 /**
- * d/dw of `conv2d(x, w, pads)`: for each kernel offset (i, j), the window of the padded x that
- * meets w[:, :, i, j], `[N, Cin, P]` (P = output positions), times dyᵀ `[N, P, Cout]` (transposed
- * once), summed over N; the kh·kw parameter-sized `[Cin, Cout]` taps are stacked and transposed
- * to `[Cout, Cin, kh, kw]`. The batch axis cannot be transposed away from the front, so the
- * textbook "conv of x and dy with batch and channels swapped" is written this way; stacking
- * the windows into one im2col matrix first measured slower on ORT (the extra copy).
- */
-function conv2dGradW(g: GraphBuilder, x: Value, w: Value, dy: Value, pads: readonly number[]): Value {
-  const [cout, cin, kh, kw] = w.shape as [number, number, number, number];
-  const [, , oh, ow] = dy.shape as [unknown, number, number, number];
-  const [t, l, b, r] = pads as [number, number, number, number];
-  const padAxis = (v: Value, axis: number, before: number, after: number): Value => {
-    const parts: Value[] = [];
-    const shapeWith = (n: number) => v.shape.map((d, i) => (i === axis ? n : d));
-    if (before > 0) parts.push(zeros(g, shapeWith(before), v));
-    parts.push(v);
-    if (after > 0) parts.push(zeros(g, shapeWith(after), v));
-    return parts.length === 1 ? v : g.concat(parts, axis);
-  };
-  const xp = padAxis(padAxis(x, 2, t, b), 3, l, r);
-  const dyT = transposeLast(g, g.reshape(dy, ['N', cout, oh * ow]));
-  const taps: Value[] = [];
-  for (let i = 0; i < kh; i++) {
-    const rows = oh === xp.shape[2] ? xp : g.slice(xp, 2, i, i + oh);
-    for (let j = 0; j < kw; j++) {
-      const win = ow === xp.shape[3] ? rows : g.slice(rows, 3, j, j + ow);
-      const tap = g.sum(g.matmul(g.reshape(win, ['N', cin, oh * ow]), dyT), [0]);
-      taps.push(g.reshape(tap, [cin, cout, 1]));
-    }
-  }
-  const stacked = taps.length === 1 ? taps[0]! : g.concat(taps, 2);
-  return g.reshape(g.transpose(stacked, [1, 0, 2]), [cout, cin, kh, kw]);
-}
-
-/**
  * d/dx of `conv2d(x, w, pads)`: the full correlation of dy with the spatially flipped,
  * in/out-transposed kernel, pads `k − 1 − p` per side (a negative pad crops dy instead).
  */
@@ -173,7 +138,13 @@ export const gradientTable: GradientTable = {
   },
   conv2d: (g, n, [x, w], _y, dy, c) => [
     c.wants[0] ? conv2dGradX(g, w!, dy, n.attrs.pads) : null,
-    c.wants[1] ? conv2dGradW(g, x!, w!, dy, n.attrs.pads) : null,
+    c.wants[1] ? g.conv2dWeightGrad(x!, dy, n.attrs.pads, [w!.shape[2] as number, w!.shape[3] as number]) : null,
+  ],
+  // Bilinear in (x, dy): ⟨Ḡ, conv2dWeightGrad(x, dy)⟩ = ⟨conv2d(x, Ḡ), dy⟩, so x̄ is conv2d's
+  // input gradient for filter Ḡ and cotangent dy, and d̄y = conv2d(x, Ḡ).
+  conv2dWeightGrad: (g, n, [x, dy], _y, dG, c) => [
+    c.wants[0] ? conv2dGradX(g, dG, dy!, n.attrs.pads) : null,
+    c.wants[1] ? g.conv2d(x!, dG, n.attrs.pads) : null,
   ],
 
   reshape: (g, _n, [x], _y, dy) => [g.reshape(dy, x!.shape)],

@@ -2,9 +2,9 @@ import { formatShape, type Shape } from '../tensor.js';
 import type { Graph } from './graph.js';
 import type { Node } from './primitives.js';
 
-/** Work per example: multiply-adds of matmul/conv2d, and other elementwise/reduction operations. */
+/** Work per example: multiply-adds of matmul/conv2d/conv2dWeightGrad, and other elementwise/reduction operations. */
 export interface FlopCount {
-  /** Multiply-accumulates in matmul and conv2d. */
+  /** Multiply-accumulates in matmul, conv2d and conv2dWeightGrad. */
   macs: number;
   /** Elementwise, reduction and data-movement element operations. */
   other: number;
@@ -36,6 +36,10 @@ export function countFlops(graph: Graph): FlopCount {
     } else if (node.op === 'conv2d') {
       const w = nodes[node.inputs[1]!]!.shape as number[];
       macs += perExample(node.shape) * w[1]! * w[2]! * w[3]!;
+    } else if (node.op === 'conv2dWeightGrad') {
+      // One multiply-add per filter entry and output position of each example (x's batch).
+      const dy = nodes[node.inputs[1]!]!.shape;
+      macs += perExample(dy) * (node.shape[1] as number) * (node.shape[2] as number) * (node.shape[3] as number);
     } else if (node.op === 'loop') {
       const body = countFlops(node.attrs.body);
       macs += node.attrs.count * body.macs;

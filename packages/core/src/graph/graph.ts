@@ -226,6 +226,29 @@ export class GraphBuilder {
     return this.push('conv2d', [x, w], { pads: [...pads] }, [n, cout, oh, ow], 'float32');
   }
 
+  /**
+   * The filter gradient of {@link conv2d}: x `[N, Cin, H, W]` and the output cotangent dy
+   * `[N, Cout, oh, ow]` of `conv2d(x, w, pads)` with a `kernel` = [kh, kw] filter give
+   * `[Cout, Cin, kh, kw]` = Σₙ Σ_{p,q} xpad[n, ci, p+i, q+j] · dy[n, co, p, q] (summed over the batch).
+   */
+  conv2dWeightGrad(x: Value, dy: Value, pads: [number, number, number, number], kernel: [number, number]): Value {
+    const op = 'conv2dWeightGrad';
+    if (x.shape.length !== 4 || dy.shape.length !== 4 || x.dtype !== 'float32' || dy.dtype !== 'float32') {
+      fail(op, [x, dy], 'float32 x [N, Cin, H, W] and dy [N, Cout, oh, ow]');
+    }
+    const [n, cin, h, wd] = x.shape as [Dim, number, number, number];
+    const [n2, cout, oh, ow] = dy.shape as [Dim, number, number, number];
+    if (n !== n2) fail(op, [x, dy], `the same batch dimension (${n} vs ${n2})`);
+    if (x.shape.slice(1).includes('N') || dy.shape.slice(1).includes('N')) fail(op, [x, dy], "the batch dimension 'N' only first");
+    if (!pads.every((p) => Number.isInteger(p) && p >= 0)) fail(op, [x, dy], `non-negative integer pads, got [${pads.join(', ')}]`);
+    if (kernel.length !== 2 || !kernel.every((k) => Number.isInteger(k) && k >= 1)) fail(op, [x, dy], `a kernel [kh, kw] of positive integers, got [${kernel.join(', ')}]`);
+    const [kh, kw] = kernel;
+    if (h + pads[0] + pads[2] - kh + 1 !== oh || wd + pads[1] + pads[3] - kw + 1 !== ow) {
+      fail(op, [x, dy], `dy's spatial size to be conv2d's output for a ${kh}×${kw} kernel and pads [${pads.join(', ')}]: [${h + pads[0] + pads[2] - kh + 1}, ${wd + pads[1] + pads[3] - kw + 1}]`);
+    }
+    return this.push(op, [x, dy], { pads: [...pads], kernel: [kh, kw] }, [cout, cin, kh, kw], 'float32');
+  }
+
   /** log|det A| of a square matrix that depends on parameters only. */
   logAbsDet(a: Value): Value {
     this.checkSquareParamOnly('logAbsDet', a);

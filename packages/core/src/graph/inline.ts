@@ -41,6 +41,7 @@ const REPLAY: Replay = {
   max: (g, n, ins) => g.max(ins[0]!, n.attrs.axes, n.attrs.keepDims),
   matmul: (g, _n, ins) => g.matmul(ins[0]!, ins[1]!),
   conv2d: (g, n, ins) => g.conv2d(ins[0]!, ins[1]!, n.attrs.pads),
+  conv2dWeightGrad: (g, n, ins) => g.conv2dWeightGrad(ins[0]!, ins[1]!, n.attrs.pads, n.attrs.kernel),
   reshape: (g, n, ins) => g.reshape(ins[0]!, n.attrs.shape),
   transpose: (g, n, ins) => g.transpose(ins[0]!, n.attrs.perm),
   slice: (g, n, ins) => g.slice(ins[0]!, n.attrs.axis, n.attrs.start, n.attrs.end),

@@ -44,6 +44,12 @@ export interface PrimitiveAttrs {
   matmul: Record<string, never>;
   /** NCHW input, OIHW weight, stride 1, dilation 1; pads = [top, left, bottom, right]. */
   conv2d: { pads: [number, number, number, number] };
+  /**
+   * The filter gradient of `conv2d`: x `[N, Cin, H, W]`, dy `[N, Cout, oh, ow]` → `[Cout, Cin, kh, kw]`,
+   * out[co, ci, i, j] = Σₙ Σ_{p,q} xpad[n, ci, p+i, q+j] · dy[n, co, p, q] (xpad: x padded by
+   * `pads`, [top, left, bottom, right]; stride 1). Summed over the batch: the result has no `N`.
+   */
+  conv2dWeightGrad: { pads: [number, number, number, number]; kernel: [number, number] };
 
   reshape: { shape: Shape };
   transpose: { perm: number[] };
@@ -80,7 +86,7 @@ export const PRIMITIVES: readonly PrimitiveName[] = [
   ...BINARY_PRIMITIVES,
   'where',
   ...REDUCE_PRIMITIVES,
-  'matmul', 'conv2d',
+  'matmul', 'conv2d', 'conv2dWeightGrad',
   'reshape', 'transpose', 'slice', 'concat', 'gather', 'cumsum',
   'logAbsDet', 'matrixInverse',
   'loop',

@@ -57,6 +57,7 @@ export const referenceLowering: LoweringTable<RefTensor, RefContext> = {
   max: (node, [x]) => k.reduce(x!, node.attrs.axes, node.attrs.keepDims, 'max'),
   matmul: (_, [a, b]) => k.matmul(a!, b!),
   conv2d: (node, [x, w]) => k.conv2d(x!, w!, node.attrs.pads),
+  conv2dWeightGrad: (node, [x, dy]) => k.conv2dWeightGrad(x!, dy!, node.attrs.pads, node.attrs.kernel),
   reshape: (node, [x], ctx) => ({ data: x!.data, shape: resolve(node.attrs.shape, ctx.batch) }),
   transpose: (node, [x]) => k.transpose(x!, node.attrs.perm),
   slice: (node, [x]) => {

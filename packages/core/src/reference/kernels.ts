@@ -166,6 +166,39 @@ export function conv2d(x: RefTensor, w: RefTensor, pads: readonly [number, numbe
   return { data: out, shape: [n, cout, oh, ow] };
 }
 
+/** conv2d's filter gradient: out[co, ci, i, j] = Σₙ Σ_{p,q} xpad[n, ci, p+i, q+j] · dy[n, co, p, q]. */
+export function conv2dWeightGrad(x: RefTensor, dy: RefTensor, pads: readonly [number, number, number, number], kernel: readonly [number, number]): RefTensor {
+  const [n, cin, h, wd] = x.shape as [number, number, number, number];
+  const [, cout, oh, ow] = dy.shape as [number, number, number, number];
+  const [kh, kw] = kernel;
+  const [pt, pl] = pads;
+  const out = new Float64Array(cout * cin * kh * kw);
+  for (let b = 0; b < n; b++) {
+    for (let co = 0; co < cout; co++) {
+      const dbase = (b * cout + co) * oh * ow;
+      for (let ci = 0; ci < cin; ci++) {
+        const xbase = (b * cin + ci) * h * wd;
+        for (let ky = 0; ky < kh; ky++) {
+          for (let kx = 0; kx < kw; kx++) {
+            let acc = 0;
+            for (let oy = 0; oy < oh; oy++) {
+              const iy = oy + ky - pt;
+              if (iy < 0 || iy >= h) continue;
+              const xrow = xbase + iy * wd;
+              const drow = dbase + oy * ow;
+              const ox0 = Math.max(0, pl - kx);
+              const ox1 = Math.min(ow, wd + pl - kx);
+              for (let ox = ox0; ox < ox1; ox++) acc += x.data[xrow + ox + kx - pl]! * dy.data[drow + ox]!;
+            }
+            out[((co * cin + ci) * kh + ky) * kw + kx]! += acc;
+          }
+        }
+      }
+    }
+  }
+  return { data: out, shape: [cout, cin, kh, kw] };
+}
+
 export function transpose(x: RefTensor, perm: readonly number[]): RefTensor {
   const shape = perm.map((p) => x.shape[p]!);
   const inStr = stridesOf(x.shape);

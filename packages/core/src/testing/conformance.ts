@@ -82,7 +82,7 @@ export function describeConformance(target: ConformanceTarget): void {
 
     for (const c of primitiveCases()) {
       caseIt(c.name, async () => {
-        const expected = runGraph(c.graph, { params: refParams(c.params), inputs: refInputs(c.inputs), batch: 3 });
+        const expected = runGraph(c.graph, { params: refParams(c.params), inputs: refInputs(c.inputs), batch: c.batch });
         const actual = await target.runGraph(c.graph, c.inputs, c.params);
         for (const [k, v] of Object.entries(expected)) {
           const a = actual[k];

@@ -10,6 +10,8 @@ export interface PrimitiveCase {
   name: string;
   /** The primitives this case exercises beyond input/param/constant. */
   covers: PrimitiveName[];
+  /** The batch size of its inputs (the `N` of every input). */
+  batch: number;
   graph: Graph;
   inputs: Record<string, Tensor>;
   params: Record<string, ParamTensor>;
@@ -23,7 +25,10 @@ class CaseBuilder {
   readonly params: Record<string, ParamTensor> = {};
   private readonly rng: Rng;
 
-  constructor(seed: number) {
+  constructor(
+    seed: number,
+    readonly batch: number,
+  ) {
     this.rng = new Rng(seed);
   }
 
@@ -34,7 +39,7 @@ class CaseBuilder {
   }
 
   input(name: string, shape: number[], lo = -2, hi = 2): Value {
-    this.inputs[name] = { data: this.values(BATCH * sizeOf(shape), lo, hi), shape: [BATCH, ...shape] };
+    this.inputs[name] = { data: this.values(this.batch * sizeOf(shape), lo, hi), shape: [this.batch, ...shape] };
     return this.g.input(name, ['N', ...shape]);
   }
 
@@ -47,11 +52,11 @@ class CaseBuilder {
     this.g.output('y', out);
     // Float32 engines receive exactly the values the reference sees.
     for (const t of Object.values(this.inputs)) t.data = Float64Array.from(Float32Array.from(t.data));
-    return { name: `primitive/${name}`, covers, graph: this.g.build(), inputs: this.inputs, params: this.params };
+    return { name: `primitive/${name}`, covers, batch: this.batch, graph: this.g.build(), inputs: this.inputs, params: this.params };
   }
 }
 
-type Def = [name: string, covers: PrimitiveName[], build: (c: CaseBuilder) => Value];
+type Def = [name: string, covers: PrimitiveName[], build: (c: CaseBuilder) => Value, batch?: number];
 
 const DEFS: Def[] = [
   ['constant', [], (c) => c.g.add(c.input('x', [2, 3]), c.g.constant([1, -2, 3.5, 0.25, 5, -6], [2, 3]))],
@@ -107,12 +112,18 @@ const DEFS: Def[] = [
     c.param('w', [4, 4], -0.5, 0.5);
     return c.g.loop(5, c.g.mul(x, c.g.scalar(0)), [x], (b, s, [inv]) => b.tanh(b.add(b.matmul(s, b.param('w', [4, 4])), inv!)));
   }],
+  // Appended last, so the cases before keep their seeds. x [N, Cin, H, W] and dy [N, Cout, oh, ow] both inputs; the result [Cout, Cin, kh, kw] sums over N.
+  ['conv2dWeightGrad/3x3', ['conv2dWeightGrad'], (c) => c.g.conv2dWeightGrad(c.input('x', [3, 5, 5]), c.input('dy', [4, 5, 5]), [1, 1, 1, 1], [3, 3])],
+  ['conv2dWeightGrad/1x1', ['conv2dWeightGrad'], (c) => c.g.conv2dWeightGrad(c.input('x', [4, 3, 3]), c.input('dy', [2, 3, 3]), [0, 0, 0, 0], [1, 1])],
+  ['conv2dWeightGrad/asymmetric-pads', ['conv2dWeightGrad'], (c) => c.g.conv2dWeightGrad(c.input('x', [3, 4, 5]), c.input('dy', [2, 4, 6]), [0, 1, 1, 2], [2, 3])],
+  ['conv2dWeightGrad/batch-1', ['conv2dWeightGrad'], (c) => c.g.conv2dWeightGrad(c.input('x', [2, 4, 4]), c.input('dy', [3, 3, 4]), [1, 0, 0, 2], [3, 3]), 1],
+  ['conv2dWeightGrad/unpadded-3x3-batch-2', ['conv2dWeightGrad'], (c) => c.g.conv2dWeightGrad(c.input('x', [3, 5, 4]), c.input('dy', [2, 3, 2]), [0, 0, 0, 0], [3, 3]), 2],
 ];
 
 /** The per-primitive conformance cases, inputs drawn from a fixed seed. */
 export function primitiveCases(): PrimitiveCase[] {
-  return DEFS.map(([name, covers, build], i) => {
-    const c = new CaseBuilder(1000 + i);
+  return DEFS.map(([name, covers, build, batch], i) => {
+    const c = new CaseBuilder(1000 + i, batch ?? BATCH);
     return c.done(name, covers, build(c));
   });
 }
