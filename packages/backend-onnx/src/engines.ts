@@ -12,8 +12,9 @@ export type OrtEngine = (typeof ORT_ENGINES)[number];
  * The ORT engines that train (run core's gradient graph, `gradients.ts`), where they run:
  * those whose gradients are checked against the float64 reference in this package's tests.
  * The GPU providers run the same operators but are not checked here, so they do not claim it;
- * `ort-web-webgpu` is checked in Chromium (test/browser.test.ts) and computes a 3×3 Conv whose
- * weight is a model input as zeros (onnxruntime-web 1.30.0), so it does not train.
+ * `ort-web-webgpu` is checked in Chromium (test/browser.test.ts) and computes some gradient
+ * models wrong (a multi-scale Glow; Conv of a 3×3 kernel fed as a model input; onnxruntime-web
+ * 1.30.0), so it does not train.
  */
 export const ORT_TRAINING_ENGINES = ['ort-node-cpu', 'ort-web-wasm'] as const satisfies readonly OrtEngine[];
 
