@@ -81,6 +81,25 @@ describe('train --resume keeps the run', () => {
       expect(refused.stderr).toBe(`bijective: train --resume: ${flag} ${value} contradicts the checkpoint in ${out}, made with ${flag} ${saved}; drop ${flag} (a resumed run keeps it)\n`);
     }
   }, 120_000);
+
+  test('--resume alone continues the same schedule (steps, lr, warm-up, decay, clipping): bit-identical to an uninterrupted run', async () => {
+    // A schedule unlike the preset's defaults (nice-2d: lr 1e-3, no decay, 5000 steps): a resume
+    // that fell back to them would change the cosine length, the peak rate and the clipping.
+    const flags = ['--preset', 'nice-2d', '--dataset', 'moons', '--batch', '32', '--steps', '30', '--lr', '3e-3', '--warmup', '4', '--decay', 'cosine', '--clip-grad-norm', '0.5', '--checkpoint-every', '10', '--eval-every', '100', '--quiet'];
+    const whole = join(dir, 'schedule-whole');
+    const split = join(dir, 'schedule-split');
+    expect((await inProcess(['train', ...flags, '--out', whole])).code).toBe(0);
+    expect((await inProcess(['train', ...flags, '--max-minutes', '1e-9', '--out', split])).code).toBe(0);
+    expect((await loadCheckpoint(split)).meta).toMatchObject({ training: { step: expect.any(Number) } });
+    expect(((await loadCheckpoint(split)).meta as { training: { step: number } }).training.step).toBeLessThan(30);
+    const resumed = await inProcess(['train', '--resume', '--quiet', '--out', split]);
+    expect(resumed.stderr).toBe('');
+    expect(resumed.code).toBe(0);
+    const a = await loadCheckpoint(whole);
+    const b = await loadCheckpoint(split);
+    expect(b.meta).toMatchObject({ run: { steps: 30, lr: 3e-3, warmup: 4, decay: 'cosine', clipGradNorm: 0.5 }, training: { step: 30 } });
+    for (const [name, p] of Object.entries(a.flow.params)) expect(Array.from(b.flow.params[name]!.data), name).toEqual(Array.from(p.data));
+  }, 120_000);
 });
 
 describe('train: signals and crashes', () => {

@@ -156,7 +156,7 @@ export async function runDistill(given: DistillCommandOptions, argv: readonly st
   }
   const spec = await studentSpec(studentName, teacher.flow, teacherDir);
   await runner.checkTrains(given.engine);
-  const run = recorded.run as { batch?: number; seed?: number } | undefined;
+  const run = recorded.run as runner.RecordedRun | undefined;
   const recordedWeight = given.resume ? ((recorded.forwardWeight as number | undefined) ?? 0) : undefined;
   if (recordedWeight !== undefined && given.forwardWeight !== undefined && given.forwardWeight !== recordedWeight) {
     throw new CliError(`distill --resume: --forward-weight ${given.forwardWeight} contradicts the checkpoint in ${dir}, made with --forward-weight ${recordedWeight}; drop --forward-weight`);
@@ -167,7 +167,7 @@ export async function runDistill(given: DistillCommandOptions, argv: readonly st
     throw new CliError(`distill --resume: --path-gradient contradicts the checkpoint in ${dir}, made ${recordedPath ? 'with' : 'without'} it; drop --path-gradient`);
   }
   const pathGradient = recordedPath ?? given.pathGradient ?? false;
-  const opts = { ...given, seed: run?.seed ?? given.seed ?? 0, batch: run?.batch ?? given.batch ?? 256, forwardWeight, pathGradient };
+  const opts = { ...runner.withRecordedSchedule(given, run), seed: run?.seed ?? given.seed ?? 0, batch: run?.batch ?? given.batch ?? 256, forwardWeight, pathGradient };
   return runner.inRunFolder(dir, 'distill', () => lockedDistill(opts, argv, dir, { ...teacher, dir: teacherDir, spec, studentName, prior: given.resume ? record : undefined }));
 }
 

@@ -29,7 +29,7 @@ export interface RunCommandOptions {
   batch?: number;
   lr?: number;
   warmup?: number;
-  decay: 'none' | 'cosine';
+  decay?: 'none' | 'cosine';
   clipGradNorm?: number;
   out?: string;
   resume?: boolean;
@@ -44,12 +44,12 @@ export interface RunCommandOptions {
 export function addRunOptions(command: Command, what: { seed: string; out: string }): Command {
   return command
     .option('--engine <engine>', 'an engine that trains (its status says trains: true): tfjs-wasm, tfjs-cpu, tfjs-node, ...', DEFAULT_ENGINE)
-    .option('--steps <n>', "number of steps (default: the preset's)", intOption(1))
+    .option('--steps <n>', "number of steps (default: the preset's; a --resume takes the checkpoint's)", intOption(1))
     .option('--batch <n>', `batch size (default: the preset's; at most ${LIMITS.batch})`, intOption(1, LIMITS.batch))
-    .option('--lr <rate>', "peak Adam learning rate (default: the preset's)", numberOption((v) => v > 0, 'a positive number'))
-    .option('--warmup <n>', 'linear learning-rate warm-up steps (default min(200, steps/10))', intOption(0))
-    .option('--decay <kind>', "learning-rate decay after warm-up: 'none' or 'cosine' (to 5%)", 'none')
-    .option('--clip-grad-norm <x>', 'clip the global gradient norm', numberOption((v) => v > 0, 'a positive number'))
+    .option('--lr <rate>', "peak Adam learning rate (default: the preset's; a --resume takes the checkpoint's)", numberOption((v) => v > 0, 'a positive number'))
+    .option('--warmup <n>', "linear learning-rate warm-up steps (default min(200, steps/10); a --resume takes the checkpoint's)", intOption(0))
+    .option('--decay <kind>', "learning-rate decay after warm-up: 'none' or 'cosine' (to 5%) (default: none; a --resume takes the checkpoint's)")
+    .option('--clip-grad-norm <x>', "clip the global gradient norm (a --resume takes the checkpoint's)", numberOption((v) => v > 0, 'a positive number'))
     .option('--out <dir>', `run folder: checkpoint, metrics.jsonl (${what.out})`)
     .option('--resume', 'continue the run saved in --out')
     .option('--seed <n>', `seed of ${what.seed} (default 0; a --resume takes the checkpoint's)`, intOption(0))
@@ -60,12 +60,12 @@ export function addRunOptions(command: Command, what: { seed: string; out: strin
 }
 
 /** Refuses a `--decay` other than the two kinds. */
-export function checkDecay(decay: string, command: string): void {
-  if (decay !== 'none' && decay !== 'cosine') throw new CliError(`${command}: --decay must be 'none' or 'cosine', got '${decay}'`);
+export function checkDecay(decay: string | undefined, command: string): void {
+  if (decay !== undefined && decay !== 'none' && decay !== 'cosine') throw new CliError(`${command}: --decay must be 'none' or 'cosine', got '${decay}'`);
 }
 
 /** The trainer's decay for `--decay`. */
-export const decayOf = (decay: 'none' | 'cosine') => (decay === 'cosine' ? ({ type: 'cosine', finalFraction: 0.05 } as const) : ({ type: 'none' } as const));
+export const decayOf = (decay: 'none' | 'cosine' | undefined) => (decay === 'cosine' ? ({ type: 'cosine', finalFraction: 0.05 } as const) : ({ type: 'none' } as const));
 
 /**
  * Refuses an engine that cannot train here: unknown, not available, or one whose status says
@@ -116,7 +116,47 @@ export async function previousCommands(dir: string): Promise<string[]> {
 
 /** The run's `meta.run`: how it was trained. */
 export function runRecord(opts: RunCommandOptions, r: { batch: number; lr: number; warmup: number; seed: number; steps: number }): Record<string, unknown> {
-  return { engine: opts.engine, batch: r.batch, lr: r.lr, warmup: r.warmup, decay: opts.decay, seed: r.seed, steps: r.steps, ...(opts.maxMinutes !== undefined ? { maxMinutes: opts.maxMinutes } : {}) };
+  return {
+    engine: opts.engine,
+    batch: r.batch,
+    lr: r.lr,
+    warmup: r.warmup,
+    decay: opts.decay ?? 'none',
+    ...(opts.clipGradNorm !== undefined ? { clipGradNorm: opts.clipGradNorm } : {}),
+    seed: r.seed,
+    steps: r.steps,
+    ...(opts.maxMinutes !== undefined ? { maxMinutes: opts.maxMinutes } : {}),
+  };
+}
+
+/** The schedule a checkpoint's `meta.run` records (see {@link runRecord}). */
+export interface RecordedRun {
+  batch?: number;
+  seed?: number;
+  lr?: number;
+  warmup?: number;
+  decay?: 'none' | 'cosine';
+  clipGradNorm?: number;
+  steps?: number;
+}
+
+/**
+ * A resumed run's schedule: each of `--steps --lr --warmup --decay --clip-grad-norm` left out
+ * takes the checkpoint's recorded value, so `--resume` alone continues the same run (the same
+ * cosine length, peak rate, warm-up and clipping; bit-identical to an uninterrupted run). A flag
+ * that is given wins: it is the user's explicit change, and the run's `commands` record it.
+ * (A checkpoint made before clipping was recorded resumes unclipped unless the flag is given.)
+ */
+export function withRecordedSchedule<T extends RunCommandOptions>(opts: T, run: RecordedRun | undefined): T {
+  if (!opts.resume || !run) return opts;
+  return {
+    ...opts,
+    ...(opts.steps === undefined && run.steps !== undefined ? { steps: run.steps } : {}),
+    ...(opts.lr === undefined && run.lr !== undefined ? { lr: run.lr } : {}),
+    ...(opts.warmup === undefined && run.warmup !== undefined ? { warmup: run.warmup } : {}),
+    ...(opts.decay === undefined && run.decay !== undefined ? { decay: run.decay } : {}),
+    ...(opts.clipGradNorm === undefined && run.clipGradNorm !== undefined ? { clipGradNorm: run.clipGradNorm } : {}),
+  };
 }
 
 /** The trainer's checkpoint IO with the command's `meta` merged into every save. */

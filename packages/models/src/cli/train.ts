@@ -26,6 +26,8 @@ import {
   runRecord,
   saveRunMetrics,
   startRun,
+  withRecordedSchedule,
+  type RecordedRun,
   type RunCommandOptions,
   type StopSignal,
 } from './runner.js';
@@ -76,9 +78,11 @@ export async function runTrain(opts: TrainCommandOptions, argv: readonly string[
 /**
  * What a resumed run keeps from its checkpoint: preset, dataset, data seed, batch and seed. A
  * flag left out takes the checkpoint's value; one that contradicts it is refused, by its name.
+ * The schedule (steps, lr, warm-up, decay, clipping) left out is the checkpoint's too
+ * ({@link withRecordedSchedule}).
  */
 async function resumedOptions(dir: string, opts: TrainCommandOptions): Promise<TrainCommandOptions> {
-  const file = JSON.parse(await readFile(join(dir, FLOW_FILE), 'utf8')) as { meta?: Partial<TrainMeta> & { run?: { batch?: number; seed?: number } } };
+  const file = JSON.parse(await readFile(join(dir, FLOW_FILE), 'utf8')) as { meta?: Partial<TrainMeta> & { run?: RecordedRun } };
   const m = file.meta ?? {};
   const saved: [keyof TrainCommandOptions, string, unknown][] = [
     ['preset', '--preset', m.preset],
@@ -96,7 +100,7 @@ async function resumedOptions(dir: string, opts: TrainCommandOptions): Promise<T
     out[key] = value;
   }
   if (out.preset === undefined) throw new CliError(`train --resume: the checkpoint in ${dir} does not say its preset; pass --preset`);
-  return out as unknown as TrainCommandOptions;
+  return withRecordedSchedule(out as unknown as TrainCommandOptions, m.run);
 }
 
 async function lockedTrain(given: TrainCommandOptions, argv: readonly string[], dir: string): Promise<{ dir: string; result: TrainResult; test: EvalResult & Record<string, unknown>; signal?: StopSignal }> {
