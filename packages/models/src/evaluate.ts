@@ -30,6 +30,12 @@ export interface EvalResult {
    * it is `nll` minus the true entropy, with far less noise than either.
    */
   kl?: { value: number; stdErr: number };
+  /**
+   * Examples whose log q(x) came out non-finite (present only when some did): they are left out
+   * of `nll`, its standard error and `kl`, so the rest still says something; `n` counts them too.
+   * (An IAF's density of external data is a D-step recursion that can overflow on a few.)
+   */
+  nonFinite?: number;
 }
 
 export interface EvalOptions {
@@ -54,6 +60,7 @@ export async function evaluate(runtime: FlowRuntime, dataset: Dataset, options: 
   const nll = new Stats();
   const kl = new Stats();
   const truth = dataset.kind === 'vector' ? dataset.truth : undefined;
+  let nonFinite = 0;
   for (let at = 0; at < n; at += batch) {
     const idx = Array.from({ length: Math.min(batch, n - at) }, (_, i) => at + i);
     const x = gatherExamples(dataset, split, idx, options.event, rng);
@@ -61,15 +68,21 @@ export async function evaluate(runtime: FlowRuntime, dataset: Dataset, options: 
     const logProb = await runtime.logProb(x, context ? { context } : undefined);
     const logP = truth?.logDensity(x.data);
     logProb.forEach((lq, i) => {
+      if (!Number.isFinite(lq)) {
+        nonFinite++;
+        return;
+      }
       nll.add(-lq);
       if (logP) kl.add(logP[i]! - lq);
     });
   }
+  if (nonFinite === n) throw new Error(`evaluate: every one of the ${n} ${split} examples has a non-finite log-density on ${runtime.engine}; the flow's density is broken`);
+  const bad = nonFinite > 0 ? { nonFinite } : {};
   const mean = nll.mean;
   const stdErr = nll.stdErr;
   const d = datasetSize(dataset);
   if (dataset.kind === 'vector') {
-    return { nll: mean, nllStdErr: stdErr, natsPerDim: natsPerDim(mean, d), n, engine: runtime.engine, ...(truth ? { kl: { value: kl.mean, stdErr: kl.stdErr } } : {}) };
+    return { nll: mean, nllStdErr: stdErr, natsPerDim: natsPerDim(mean, d), n, engine: runtime.engine, ...(truth ? { kl: { value: kl.mean, stdErr: kl.stdErr } } : {}), ...bad };
   }
   return {
     nll: mean + d * Math.log(dataset.bins),
@@ -78,7 +91,13 @@ export async function evaluate(runtime: FlowRuntime, dataset: Dataset, options: 
     nllDequantized: mean,
     n,
     engine: runtime.engine,
+    ...bad,
   };
+}
+
+/** `" (k of them with a non-finite density, left out)"` when an evaluation had any; else `""`. */
+export function nonFiniteNote(r: EvalResult): string {
+  return r.nonFinite ? ` (${r.nonFinite} of them with a non-finite density, left out)` : '';
 }
 
 /** Running mean and variance (Welford), for a mean and its standard error. */

@@ -68,6 +68,12 @@ describe('dequantisation and bits/dim', () => {
     expect(shifted.kl!.stdErr).toBeCloseTo(0, 12);
     expect(r.kl).toBeUndefined();
     await expect(evaluate(fakeRuntime(() => 0), v, { event: [3] })).rejects.toThrow(/events of shape \[3\] \(3 values\); dataset 'v' has examples of shape \[2\]/);
+    // Non-finite densities are counted and left out (points 1 and 3 here), not averaged into NaN.
+    const holes = await evaluate(fakeRuntime((x, i) => (x.data[2 * i]! % 2 === 1 ? (i === 1 ? NaN : -Infinity) : -x.data[2 * i]!)), v, { event: [2], batch: 3 });
+    expect(holes).toMatchObject({ n: 4, nonFinite: 2 });
+    expect(holes.nll).toBeCloseTo(1, 12); // the mean of 0 and 2
+    expect(r.nonFinite).toBeUndefined();
+    await expect(evaluate(fakeRuntime(() => NaN), v, { event: [2] })).rejects.toThrow(/every one of the 4 test examples has a non-finite log-density on fake/);
   });
 });
 

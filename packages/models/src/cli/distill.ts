@@ -18,7 +18,7 @@ import {
 } from '@bijective/core';
 import { FLOW_FILE, loadCheckpoint } from '@bijective/core/node';
 import { loadBackends, openRuntime } from '../engines.js';
-import { evaluate, type EvalResult } from '../evaluate.js';
+import { evaluate, nonFiniteNote, type EvalResult } from '../evaluate.js';
 import { presets } from '../presets/registry.js';
 import { CliError, commandLine, datasetFor, exitStatus, intOption, numberOption, type TrainMeta } from './common.js';
 import * as runner from './runner.js';
@@ -259,7 +259,8 @@ export function registerDistill(program: Command, argv: readonly string[]): void
     process.stdout.write(
       runner.doneLine(result) +
         `KL(student ‖ teacher) ${kl.value.toFixed(4)} ± ${kl.stdErr.toFixed(4)} nats (${kl.samples} student samples)\n` +
-        `test nll: student ${test.student.nll.toFixed(4)} ± ${test.student.nllStdErr.toFixed(4)}, teacher ${test.teacher.nll.toFixed(4)} ± ${test.teacher.nllStdErr.toFixed(4)} nats (${test.student.n} examples)\n` +
+        `test nll: student ${test.student.nll.toFixed(4)} ± ${test.student.nllStdErr.toFixed(4)}${nonFiniteNote(test.student)}, teacher ${test.teacher.nll.toFixed(4)} ± ${test.teacher.nllStdErr.toFixed(4)}${nonFiniteNote(test.teacher)} nats (${test.student.n} examples)\n` +
+        (test.student.bitsPerDim !== undefined ? `test bits/dim: student ${test.student.bitsPerDim.toFixed(4)}, teacher ${test.teacher.bitsPerDim!.toFixed(4)}\n` : '') +
         `sampling on ${s.engine}: student ${ms(s.student)}; teacher ${ms(s.teacher)}\n` +
         `checkpoint: ${dir}\n`,
     );

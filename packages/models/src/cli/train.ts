@@ -6,7 +6,7 @@ import { FLOW_FILE } from '@bijective/core/node';
 import { checkEventFits } from '../datasets/batches.js';
 import { datasetShape, loadDataset, type Dataset } from '../datasets/registry.js';
 import { loadBackends, openRuntime } from '../engines.js';
-import { evaluate, type EvalResult } from '../evaluate.js';
+import { evaluate, nonFiniteNote, type EvalResult } from '../evaluate.js';
 import { getPreset } from '../presets/registry.js';
 import { CliError, commandLine, exitStatus, intOption, numberOption, type TrainMeta } from './common.js';
 import { checkConditionOn, conditionalSpec, withClassContext, type ConditioningOptions } from './conditioning.js';
@@ -233,7 +233,7 @@ export function registerTrain(program: Command, argv: readonly string[]): void {
       const kl = test.kl ? `, KL to the true density ${test.kl.value.toFixed(4)} ± ${test.kl.stdErr.toFixed(4)} nats` : '';
       process.stdout.write(
         doneLine(result) +
-          `test: nll ${test.nll.toFixed(4)} ± ${test.nllStdErr.toFixed(4)} nats, ${metric} (${test.n} examples)${kl}\n` +
+          `test: nll ${test.nll.toFixed(4)} ± ${test.nllStdErr.toFixed(4)} nats, ${metric} (${test.n} examples${nonFiniteNote(test)})${kl}\n` +
           `checkpoint: ${dir}\n`,
       );
     });
