@@ -68,6 +68,11 @@ describe('bijective distill (maf-2d teacher → iaf-2d student on the 2-D mixtur
     expect((await meta(split)).pathGradient).toBe(true);
     expect((await meta(whole)).metrics.test.student.n).toBe(300);
     expect((await weightsBytes(split)).equals(await weightsBytes(whole))).toBe(true);
+    // Resuming a finished run runs no step and evaluates again (it used to throw on the empty loss).
+    const again = await runCliInProcess(['distill', '--resume', '--engine', ENGINE, '--kl-samples', '100', '--test-examples', '300', '--quiet', '--out', whole]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^done after 60 steps/m);
+    expect((await weightsBytes(whole)).equals(await weightsBytes(split))).toBe(true);
     const contradicting = await runCliInProcess(['distill', '--resume', '--forward-weight', '2', '--engine', ENGINE, '--steps', '80', '--quiet', '--out', split]);
     expect(contradicting.code).not.toBe(0);
     expect(contradicting.stderr).toMatch(/--forward-weight 2 contradicts the checkpoint .* made with --forward-weight 0\.5; drop --forward-weight/);

@@ -109,7 +109,8 @@ export async function distillFlow(engine: GradientEngine, student: Flow, teacher
       steps: end.step,
       updates: end.updates,
       loss,
-      metric: metricOf(loss),
+      // No step ran (a resume of a finished run): no recent loss, a NaN metric, as trainFlow does.
+      metric: Number.isFinite(loss) ? metricOf(loss) : { name: 'natsPerDim', value: NaN },
       rejected: end.rejected,
       rollbacks: end.rollbacks,
       lrScale: end.lrScale,
