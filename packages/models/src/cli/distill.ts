@@ -189,6 +189,7 @@ async function lockedDistill(
     forwardWeight: opts.forwardWeight,
     pathGradient: opts.pathGradient,
     ...(t.meta.dataset !== undefined ? { dataset: t.meta.dataset } : {}),
+    ...(t.meta.dataShape !== undefined ? { dataShape: t.meta.dataShape } : {}),
     ...(t.meta.dataSeed !== undefined ? { dataSeed: t.meta.dataSeed } : {}),
     ...(t.meta.dataDir !== undefined ? { dataDir: t.meta.dataDir } : {}),
     ...(t.meta.data !== undefined ? { data: t.meta.data } : {}),
