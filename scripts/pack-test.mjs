@@ -187,10 +187,17 @@ async function main() {
       const strays = [...files].filter((f) => f.startsWith('src/') || f.startsWith('test/') || f.includes('.test.') || f.endsWith('.tsbuildinfo'));
       check(strays.length === 0, `${packed.name}: sources or tests in the tarball: ${strays.slice(0, 5).join(', ')}`);
       if (packed.name === '@bijective/models') {
-        // Every shipped checkpoint (the repo's checkpoints/ folders) travels whole: spec and weights.
-        for (const c of readdirSync(join(dir, 'checkpoints'))) {
-          check(files.has(`checkpoints/${c}/flow.json`), `@bijective/models: checkpoints/${c}/flow.json is not in the tarball`);
-          check([...files].some((f) => f.startsWith(`checkpoints/${c}/weights`) && f.endsWith('.safetensors')), `@bijective/models: checkpoints/${c} has no weights .safetensors in the tarball`);
+        // Every shipped checkpoint (a folder of the repo's checkpoints/ tree holding a flow.json,
+        // e.g. checkpoints/nice-2d or checkpoints/distilled/iaf-2d) travels whole: spec and weights.
+        const checkpointDirs = (rel) => {
+          if (existsSync(join(dir, rel, 'flow.json'))) return [rel];
+          return readdirSync(join(dir, rel), { withFileTypes: true }).filter((e) => e.isDirectory()).flatMap((e) => checkpointDirs(`${rel}/${e.name}`));
+        };
+        const shipped = checkpointDirs('checkpoints');
+        check(shipped.includes('checkpoints/nice-2d') && shipped.includes('checkpoints/distilled/iaf-2d'), `@bijective/models: the checkpoint folders found are ${shipped.join(', ')}`);
+        for (const c of shipped) {
+          check(files.has(`${c}/flow.json`), `@bijective/models: ${c}/flow.json is not in the tarball`);
+          check([...files].some((f) => f.startsWith(`${c}/weights`) && f.endsWith('.safetensors')), `@bijective/models: ${c} has no weights .safetensors in the tarball`);
         }
       }
       for (const [dep, range] of Object.entries(packed.dependencies ?? {})) {
