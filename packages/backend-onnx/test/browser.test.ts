@@ -9,7 +9,7 @@ import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { GraphBuilder, LOSS_OUTPUTS, Rng, densityLossGraph, inlineGraph, referenceGradientEngine, type Flow, type Graph, type Tensor } from '@bijective/core';
-import { caseFlow, caseInput, flowCases, primitiveCases } from '@bijective/core/testing';
+import { caseFlow, caseInput, flowCases, gradientError, primitiveCases } from '@bijective/core/testing';
 import { exportOnnx, ortRuntime } from '../src/node.js';
 import { randomFlow, randomTensor, toleranceRatio } from './helpers.js';
 import { SPEC_CASES } from './specs.js';
@@ -213,13 +213,7 @@ describe.skipIf(!existsSync(CHROMIUM))(`headless Chromium (${CHROMIUM})`, () => 
         expect(got.engine).toBe(engine);
         expect(Math.abs(got.loss - ref.loss)).toBeLessThan(1e-4 * Math.max(1, Math.abs(ref.loss)));
         expect(toleranceRatio(got.logProb, Array.from(ref.outputs.logProb!), 1e-4, 1e-4), 'logProb').toBeLessThanOrEqual(1);
-        let scale = 1;
-        for (const p of wrt) for (const v of ref.grads[p]!) scale = Math.max(scale, Math.abs(v));
-        let worst = 0;
-        for (const p of wrt) {
-          expect(got.grads[p]!.length, p).toBe(ref.grads[p]!.length);
-          ref.grads[p]!.forEach((v, i) => (worst = Math.max(worst, Math.abs(got.grads[p]![i]! - v) / scale)));
-        }
+        const { worst, scale } = gradientError(got.grads, ref.grads, wrt);
         console.log(`${engine} ${name}: gradients within ${worst.toExponential(2)} of the reference (scale ${scale.toFixed(2)})`);
         expect(worst).toBeLessThan(GRAD_TOL);
       });

@@ -1,5 +1,5 @@
 import { densityLossGraph, engineStatus, LOSS_OUTPUTS, openGradients, referenceGradientEngine, type Flow, type FlowSpec, type GradientEngine, type Tensor } from '@bijective/core';
-import { caseFlow, caseInput, flowCases, perturbParams } from '@bijective/core/testing';
+import { caseFlow, caseInput, flowCases, gradientError, perturbParams } from '@bijective/core/testing';
 import { describe, expect, it } from 'vitest';
 import { exportGradientModel, ortGradientEngine } from '../src/gradients.js';
 import { onnx } from '../src/proto.js';
@@ -27,15 +27,7 @@ async function compare(ort: GradientEngine, flow: Flow, inputs: Record<string, T
   const prog = await ort.compile(graph, opts);
   try {
     const got = await prog.run(inputs, params);
-    let worst = 0;
-    let scale = 1;
-    for (const p of wrt) for (const v of ref.grads[p]!) scale = Math.max(scale, Math.abs(v));
-    for (const p of wrt) {
-      const r = ref.grads[p]!;
-      const g = got.grads[p]!;
-      expect(g.length).toBe(r.length);
-      for (let i = 0; i < r.length; i++) worst = Math.max(worst, Math.abs(g[i]! - r[i]!) / scale);
-    }
+    const { worst } = gradientError(got.grads, ref.grads, wrt);
     expect(Math.abs(got.loss - ref.loss)).toBeLessThan(1e-5 * Math.max(1, Math.abs(ref.loss)));
     const lp = got.outputs.logProb!;
     ref.outputs.logProb!.forEach((v, i) => expect(Math.abs(lp[i]! - v)).toBeLessThan(1e-5 * Math.max(1, Math.abs(v))));

@@ -8,7 +8,7 @@ import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOSS_OUTPUTS, densityLossGraph, referenceGradientEngine, referenceRuntime, runGraph, type Tensor } from '@bijective/core';
-import { FLOAT32_TOLERANCES, assertClose, caseFlow, caseInput, flowCases, primitiveCases } from '@bijective/core/testing';
+import { FLOAT32_TOLERANCES, assertClose, caseFlow, caseInput, flowCases, gradientError, primitiveCases } from '@bijective/core/testing';
 import type { BrowserApi, Plain } from './browser/page.js';
 
 /**
@@ -139,13 +139,7 @@ describe('browser engines in headless Chromium', () => {
           expect(Math.abs(got.loss - ref.loss)).toBeLessThan(1e-4 * Math.max(1, Math.abs(ref.loss)));
           assertClose(`${c.name} logProb`, got.logProb, ref.outputs.logProb!, FLOAT32_TOLERANCES.logProb);
           // Errors against the largest gradient entry of the flow (at least 1), as in the Node tests.
-          let scale = 1;
-          for (const p of wrt) for (const v of ref.grads[p]!) scale = Math.max(scale, Math.abs(v));
-          let worst = 0;
-          for (const p of wrt) {
-            expect(got.grads[p]!.length, p).toBe(ref.grads[p]!.length);
-            ref.grads[p]!.forEach((v, i) => (worst = Math.max(worst, Math.abs(got.grads[p]![i]! - v) / scale)));
-          }
+          const { worst, scale } = gradientError(got.grads, ref.grads, wrt);
           console.log(`${engine} ${c.name}: gradients within ${worst.toExponential(2)} of the reference (scale ${scale.toFixed(2)})`);
           expect(worst).toBeLessThan(GRAD_TOL);
         });

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DISTILL_OUTPUTS, Rng, distillationGraph, klEstimate, runGraph, teacherParams, type RefTensor } from '@bijective/core';
+import { DISTILL_OUTPUTS, Rng, TEACHER_PREFIX, distillationGraph, klEstimate, runGraph, type ParamTensor, type RefTensor } from '@bijective/core';
 import { loadCheckpoint } from '@bijective/core/node';
 import { SHIPPED_ROOT, shippedCheckpoint } from '../src/node.js';
 
@@ -24,10 +24,10 @@ describe('shipped distilled iaf-2d student of the shipped maf-2d', () => {
     const n = 4000;
     const rng = new Rng(11);
     const z = Float64Array.from({ length: n * 2 }, () => rng.normal());
-    const f64 = (o: Record<string, Float32Array>, shapes: Record<string, number[]>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, { data: Float64Array.from(v), shape: shapes[k]! } as RefTensor]));
-    const tShapes = Object.fromEntries(Object.entries(teacher.flow.params).map(([k, p]) => [`teacher/${k}`, p.shape]));
+    // The graph's parameters in float64: the student's by name, the teacher's as `teacher/<name>`.
+    const f64 = (params: Record<string, ParamTensor>, prefix = '') => Object.fromEntries(Object.entries(params).map(([k, p]) => [`${prefix}${k}`, { data: Float64Array.from(p.data), shape: p.shape } as RefTensor]));
     const out = runGraph(distillationGraph(student, teacher.flow), {
-      params: { ...f64(Object.fromEntries(Object.entries(student.params).map(([k, p]) => [k, p.data])), Object.fromEntries(Object.entries(student.params).map(([k, p]) => [k, p.shape]))), ...f64(teacherParams(teacher.flow), tShapes) },
+      params: { ...f64(student.params), ...f64(teacher.flow.params, TEACHER_PREFIX) },
       inputs: { z: { data: z, shape: [n, 2] } },
       batch: n,
     });

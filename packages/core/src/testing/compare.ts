@@ -45,3 +45,27 @@ export function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<
   for (let i = 0; i < expected.length; i++) m = Math.max(m, Math.abs(actual[i]! - expected[i]!) / Math.max(Math.abs(expected[i]!), floor));
   return m;
 }
+
+/**
+ * How far an engine's gradients are from the reference's: the largest |got − ref| over every
+ * entry of the tensors `names`, divided by `scale`, the largest |ref| entry among them (at
+ * least 1). One scale for the whole flow: a small tensor's entries are sums of terms of the
+ * flow's magnitude, so float32 leaves an absolute error of that size on them. A missing tensor or
+ * a length mismatch throws, naming the tensor; a NaN entry makes `worst` NaN.
+ */
+export function gradientError(
+  got: Readonly<Record<string, ArrayLike<number>>>,
+  ref: Readonly<Record<string, ArrayLike<number>>>,
+  names: readonly string[],
+): { worst: number; scale: number } {
+  let scale = 1;
+  for (const p of names) for (const v of Array.from(ref[p]!)) scale = Math.max(scale, Math.abs(v));
+  let worst = 0;
+  for (const p of names) {
+    const r = ref[p]!;
+    const g = got[p];
+    if (!g || g.length !== r.length) throw new Error(`gradient of '${p}': ${g ? `${g.length} values` : 'missing'}, the reference has ${r.length}`);
+    for (let i = 0; i < r.length; i++) worst = Math.max(worst, Math.abs(g[i]! - r[i]!) / scale);
+  }
+  return { worst, scale };
+}

@@ -108,9 +108,14 @@ export function distillationGraph(student: Flow, teacher: Flow, options: Distill
   return g.build();
 }
 
+/** A flow's parameter arrays (not copies) under `prefix` + their names. */
+function prefixedParams(flow: Flow, prefix: string): Record<string, Float32Array> {
+  return Object.fromEntries(Object.entries(flow.params).map(([k, p]) => [`${prefix}${k}`, p.data]));
+}
+
 /** The teacher's parameters under their distillation-graph names (fed, never updated). */
 export function teacherParams(teacher: Flow): Record<string, Float32Array> {
-  return Object.fromEntries(Object.entries(teacher.params).map(([k, p]) => [`${TEACHER_PREFIX}${k}`, p.data]));
+  return prefixedParams(teacher, TEACHER_PREFIX);
 }
 
 /**
@@ -119,7 +124,7 @@ export function teacherParams(teacher: Flow): Record<string, Float32Array> {
  * updates the student in place feeds the current values every step.
  */
 export function studentStopParams(student: Flow): Record<string, Float32Array> {
-  return Object.fromEntries(Object.entries(student.params).map(([k, p]) => [`${STUDENT_STOP_PREFIX}${k}`, p.data]));
+  return prefixedParams(student, STUDENT_STOP_PREFIX);
 }
 
 /** A Monte-Carlo KL estimate with its standard error, from per-sample log q − log p. */

@@ -134,6 +134,17 @@ export interface DistillMetrics {
   samplingMs: { engine: string; student: Record<string, number>; teacher: Record<string, number> };
 }
 
+/**
+ * An objective option a resumed run keeps: the checkpoint's value (`fallback` when it records
+ * none); a flag that contradicts it is refused with `refuse(recorded)`. A new run takes the flag.
+ */
+function keptOnResume<T>(resume: boolean | undefined, given: T | undefined, recorded: T | undefined, fallback: T, refuse: (was: T) => string): T {
+  if (!resume) return given ?? fallback;
+  const was = recorded ?? fallback;
+  if (given !== undefined && given !== was) throw new CliError(`distill --resume: ${refuse(was)}`);
+  return was;
+}
+
 /** Runs `distill`; returns the metrics written into the student's checkpoint. */
 export async function runDistill(given: DistillCommandOptions, argv: readonly string[]): Promise<{ dir: string; result: TrainResult; metrics: DistillMetrics; signal?: StopSignal }> {
   if (given.out === undefined) throw new CliError('distill: pass --out <run folder> for the student');
@@ -157,16 +168,8 @@ export async function runDistill(given: DistillCommandOptions, argv: readonly st
   const spec = await studentSpec(studentName, teacher.flow, teacherDir);
   await runner.checkTrains(given.engine);
   const run = recorded.run as runner.RecordedRun | undefined;
-  const recordedWeight = given.resume ? ((recorded.forwardWeight as number | undefined) ?? 0) : undefined;
-  if (recordedWeight !== undefined && given.forwardWeight !== undefined && given.forwardWeight !== recordedWeight) {
-    throw new CliError(`distill --resume: --forward-weight ${given.forwardWeight} contradicts the checkpoint in ${dir}, made with --forward-weight ${recordedWeight}; drop --forward-weight`);
-  }
-  const forwardWeight = recordedWeight ?? given.forwardWeight ?? 0;
-  const recordedPath = given.resume ? ((recorded.pathGradient as boolean | undefined) ?? false) : undefined;
-  if (recordedPath !== undefined && given.pathGradient !== undefined && given.pathGradient !== recordedPath) {
-    throw new CliError(`distill --resume: --path-gradient contradicts the checkpoint in ${dir}, made ${recordedPath ? 'with' : 'without'} it; drop --path-gradient`);
-  }
-  const pathGradient = recordedPath ?? given.pathGradient ?? false;
+  const forwardWeight = keptOnResume(given.resume, given.forwardWeight, recorded.forwardWeight as number | undefined, 0, (was) => `--forward-weight ${given.forwardWeight} contradicts the checkpoint in ${dir}, made with --forward-weight ${was}; drop --forward-weight`);
+  const pathGradient = keptOnResume(given.resume, given.pathGradient, recorded.pathGradient as boolean | undefined, false, (was) => `--path-gradient contradicts the checkpoint in ${dir}, made ${was ? 'with' : 'without'} it; drop --path-gradient`);
   const opts = { ...runner.withRecordedSchedule(given, run), seed: run?.seed ?? given.seed ?? 0, batch: run?.batch ?? given.batch ?? 256, forwardWeight, pathGradient };
   return runner.inRunFolder(dir, 'distill', () => lockedDistill(opts, argv, dir, { ...teacher, dir: teacherDir, spec, studentName, prior: given.resume ? record : undefined }));
 }
