@@ -50,6 +50,8 @@ export interface OnnxBuildContext {
   ints(values: readonly number[], scalar?: boolean): string;
   /** The value of a parameter-only node, evaluated at export in float64 and embedded as an initializer. */
   fold(node: Node): string;
+  /** The shape of node `id` of the graph being lowered (an input's shape, for lowerings chosen by shape). */
+  shape(id: number): Shape;
   /** Lowers a `loop` body into an ONNX subgraph bound to `state` and the invariants. */
   loopBody(node: NodeOf<'loop'>, invariants: readonly string[]): onnx.IGraphProto;
 }
@@ -72,18 +74,27 @@ function reshapeTarget(shape: Shape): number[] {
 const PAST_END = 2 ** 31 - 1;
 
 /**
- * `conv2dWeightGrad` in ONNX, by shape (all three contract over the batch and the output
- * positions in one product; chosen on the shapes of glow-fmnist-small at batch 64 on
- * onnxruntime-node, 2 threads, against the kh·kw window slices with batched MatMuls and a
- * ReduceSum that core's conv2d rule emitted before this primitive existed):
+ * The Slice end of a window starting at `start` along an axis padded for a kernel of size k:
+ * it ends k − 1 − start before the padded edge (the lowerings of `conv2d` and
+ * `conv2dWeightGrad` see no spatial sizes of their inputs, so the end counts from the edge).
+ */
+const windowEnd = (k: number, start: number): number => (start === k - 1 ? PAST_END : start - (k - 1));
+
+/**
+ * `conv2dWeightGrad` in ONNX, by shape. Each contracts over the batch and the positions with
+ * one batched MatMul and a ReduceSum over the batch:
  * - 1×1 kernel, no pads: MatMul(x [N, Cin, P], dyᵀ [N, P, Cout]) → ReduceSum over N → Transpose
  *   (the Conv form is 4-30× slower here: ORT's Conv with a P-sized kernel);
- * - Cin ≥ Cout (a conditioner's last conv, 64 → 4 channels): x transposed once to channels-last
- *   and padded; per kernel offset, one window Slice [N·P, Cin] and one Gemm with dyᵀ [Cout, N·P]
- *   (64 → 4 at 14×14: 3.3-3.8 ms, vs 15 ms before and 24 ms as a Conv);
- * - otherwise (few input channels, 2 → 64): the batch as the contracted channel axis,
- *   Conv(xᵀ [Cin, N, H, W], dyᵀ [Cout, N, oh, ow], pads) → [Cin, Cout, kh, kw], transposed
- *   (2 → 64 at 14×14: 1.4 ms vs 1.5-1.8 ms; the Gemm form is thin there, Cin columns).
+ * - a larger kernel with pads below its size: the operand with fewer channels is shifted into
+ *   one channel block per kernel offset (x's windows when Cin ≤ Cout, an im2col; dy placed at
+ *   each offset on x's positions when Cin > Cout), and one MatMul with the other operand gives
+ *   every offset at once. This replaced, for Cin > Cout, one window Slice of channels-last x and
+ *   one Gemm per offset (the Slices of 64-channel windows cost about 1 ms each, 72 of them per
+ *   step), and for Cin < Cout a Conv with the batch as its channel axis: a training step of
+ *   glow-fmnist-small (batch 64, onnxruntime-node, 2 threads, interleaved runs) went from
+ *   283 to 170 ms;
+ * - pads of the kernel's size or more: the batch as the contracted channel axis of one Conv,
+ *   Conv(xᵀ [Cin, N, H, W], dyᵀ [Cout, N, oh, ow], pads) → [Cin, Cout, kh, kw], transposed.
  */
 function conv2dWeightGrad(node: NodeOf<'conv2dWeightGrad'>, x: string, dy: string, ctx: OnnxBuildContext): string {
   const g = ctx.graph;
@@ -96,26 +107,71 @@ function conv2dWeightGrad(node: NodeOf<'conv2dWeightGrad'>, x: string, dy: strin
     const summed = g.op('ReduceSum', [g.op('MatMul', [x3, dyT]), ctx.ints([0])], { keepdims: 0 });
     return g.op('Reshape', [g.op('Transpose', [summed], { perm: [1, 0] }), ctx.ints([cout, cin, 1, 1])]);
   }
-  const dyT = g.op('Transpose', [dy], { perm: [1, 0, 2, 3] });
-  if (cin >= cout) {
-    let xh = g.op('Transpose', [x], { perm: [0, 2, 3, 1] });
-    if (padded) xh = g.op('Pad', [xh, ctx.ints([0, t, l, 0, 0, b, r, 0])]);
-    const dy2 = g.op('Reshape', [dyT, ctx.ints([cout, -1])]);
-    // The window at kernel offset `at` ends k − 1 − at before the padded edge (the lowering sees
-    // no input shapes, so the end counts from the edge).
-    const end = (k: number, at: number) => (at === k - 1 ? PAST_END : at - (k - 1));
-    const taps: string[] = [];
-    for (let i = 0; i < kh; i++) {
-      for (let j = 0; j < kw; j++) {
-        const win = g.op('Slice', [xh, ctx.ints([i, j]), ctx.ints([end(kh, i), end(kw, j)]), ctx.ints([1, 2])]);
-        taps.push(g.op('Reshape', [g.op('Gemm', [dy2, g.op('Reshape', [win, ctx.ints([-1, cin])])]), ctx.ints([cout, cin, 1])]));
+  const taps = kh * kw;
+  if (t < kh && b < kh && l < kw && r < kw) {
+    // Shift the operand with fewer channels into one channel block per kernel offset (im2col of
+    // x when Cin ≤ Cout; dy placed at each offset when Cout < Cin), so one batched MatMul with the
+    // other operand, summed over the batch, gives every tap at once.
+    const cols = (v: string, pads: number[], first: (k: number, at: number) => number) => {
+      const vp = g.op('Pad', [v, ctx.ints([0, 0, pads[0]!, pads[1]!, 0, 0, pads[2]!, pads[3]!])]);
+      const windows: string[] = [];
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++) {
+          windows.push(g.op('Slice', [vp, ctx.ints([first(kh, i), first(kw, j)]), ctx.ints([windowEnd(kh, first(kh, i)), windowEnd(kw, first(kw, j))]), ctx.ints([2, 3])]));
+        }
       }
+      return windows.length === 1 ? windows[0]! : g.op('Concat', windows, { axis: 1 });
+    };
+    // [N, C, H, W] → [N, C, H·W]; the product contracts the positions, ReduceSum the batch.
+    const flat = (v: string, c: number) => g.op('Reshape', [v, ctx.ints([0, c, -1])]);
+    const contract = (wide: string, c: number, shifted: string, cs: number) =>
+      g.op('ReduceSum', [g.op('MatMul', [flat(wide, c), g.op('Transpose', [flat(shifted, cs)], { perm: [0, 2, 1] })]), ctx.ints([0])], { keepdims: 0 });
+    if (cin <= cout) {
+      // Window (i, j) of the padded x: X_ij[n, ci, p, q] = xpad[n, ci, p + i, q + j].
+      const xcols = cols(x, [t, l, b, r], (_k, at) => at);
+      const w = contract(dy, cout, xcols, taps * cin); // [Cout, kh·kw·Cin]
+      return g.op('Transpose', [g.op('Reshape', [w, ctx.ints([cout, kh, kw, cin])])], { perm: [0, 3, 1, 2] });
     }
-    return g.op('Reshape', [taps.length === 1 ? taps[0]! : g.op('Concat', taps, { axis: 2 }), ctx.ints([cout, cin, kh, kw])]);
+    // D_ij[n, co, u, v] = dy[n, co, u + t − i, v + l − j] (zero outside), on x's positions:
+    // dy padded by k − 1 − pad each side, window starting at k − 1 − i.
+    const dcols = cols(dy, [kh - 1 - t, kw - 1 - l, kh - 1 - b, kw - 1 - r], (k, at) => k - 1 - at);
+    const w = contract(x, cin, dcols, taps * cout); // [Cin, kh·kw·Cout]
+    return g.op('Transpose', [g.op('Reshape', [w, ctx.ints([cin, kh, kw, cout])])], { perm: [3, 0, 1, 2] });
   }
+  // Pads of a kernel's size or more: the batch as the contracted channel axis of one Conv.
+  const dyT = g.op('Transpose', [dy], { perm: [1, 0, 2, 3] });
   const xT = g.op('Transpose', [x], { perm: [1, 0, 2, 3] });
   const conv = g.op('Conv', [xT, dyT], { pads: node.attrs.pads, strides: [1, 1], dilations: [1, 1] });
   return g.op('Transpose', [conv], { perm: [1, 0, 2, 3] });
+}
+
+/**
+ * `conv2d` in ONNX. A kernel larger than 1×1 with few output channels (a conditioner's last
+ * conv, 64 → 4, and the input gradient of its first, 64 → 2) becomes one 1×1 Conv to kh·kw·Cout
+ * channels, one block per kernel offset, whose blocks are shifted into place and summed:
+ * y[n, co, p, q] = Σ_ij Z_ij[n, co, p + i, q + j] with Z the padded 1×1 output. ORT's CPU Conv
+ * computes channels in blocks of 8 or 16 (NCHWc), so a 4-channel 3×3 Conv does 2-4× the work;
+ * the 1×1 form measured a training step of glow-fmnist-small (batch 64, onnxruntime-node, 2
+ * threads) 170 → 156 ms. The same im2col form for few *input* channels (2 → 64) measured no
+ * faster, so other convs stay one Conv.
+ */
+function conv2d(node: NodeOf<'conv2d'>, x: string, w: string, ctx: OnnxBuildContext): string {
+  const g = ctx.graph;
+  const cout = node.shape[1] as number;
+  const [, cin, kh, kw] = ctx.shape(node.inputs[1]!) as [number, number, number, number];
+  const [t, l, b, r] = node.attrs.pads;
+  if (kh * kw === 1 || cout * 4 > cin) return g.op('Conv', [x, w], { pads: node.attrs.pads, strides: [1, 1], dilations: [1, 1] });
+  // w [Cout, Cin, kh, kw] → [kh·kw·Cout, Cin, 1, 1], offset-major.
+  const w1 = g.op('Reshape', [g.op('Transpose', [w], { perm: [2, 3, 0, 1] }), ctx.ints([kh * kw * cout, cin, 1, 1])]);
+  const z = g.op('Pad', [g.op('Conv', [x, w1], { pads: [0, 0, 0, 0], strides: [1, 1], dilations: [1, 1] }), ctx.ints([0, 0, t, l, 0, 0, b, r])]);
+  const parts: string[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const k = i * kw + j;
+      parts.push(g.op('Slice', [z, ctx.ints([k * cout, i, j]), ctx.ints([(k + 1) * cout, windowEnd(kh, i), windowEnd(kw, j)]), ctx.ints([1, 2, 3])]));
+    }
+  }
+  return g.op('Sum', parts);
 }
 
 /**
@@ -159,7 +215,7 @@ export const onnxLowering: LoweringTable<string, OnnxBuildContext> = {
 
   matmul: binary('MatMul'),
   // Both use [top, left, bottom, right]: ONNX orders pads as all begins, then all ends.
-  conv2d: (node, [x, w], ctx) => ctx.graph.op('Conv', [x!, w!], { pads: node.attrs.pads, strides: [1, 1], dilations: [1, 1] }),
+  conv2d: (node, [x, w], ctx) => conv2d(node, x!, w!, ctx),
   conv2dWeightGrad: (node, [x, dy], ctx) => conv2dWeightGrad(node, x!, dy!, ctx),
 
   reshape: (node, [x], ctx) => ctx.graph.op('Reshape', [x!, ctx.ints(reshapeTarget(node.attrs.shape))]),
@@ -299,6 +355,7 @@ class Lowering {
         }
         return name;
       },
+      shape: (id) => graph.nodes[id]!.shape,
       loopBody: (node, invariants) => this.loopBody(node, invariants, loops),
     };
     for (const node of graph.nodes) {

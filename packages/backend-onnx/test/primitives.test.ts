@@ -104,14 +104,17 @@ const cases: Case[] = [
     },
   },
   {
-    // Each of the lowering's three forms: Conv (Cin < Cout), per-offset Gemm (Cin ≥ Cout), 1×1 MatMul.
-    name: 'conv2dWeightGrad: asymmetric pads with Cin < Cout and Cin > Cout, unpadded 1×1',
+    // Each of the lowering's four forms: x's windows (Cin ≤ Cout), dy shifted per offset
+    // (Cin > Cout), the 1×1 MatMul, and the Conv fallback for pads as large as the kernel.
+    name: 'conv2dWeightGrad: asymmetric pads with Cin < Cout and Cin > Cout, unpadded 1×1, pads past the kernel',
     covers: ['conv2dWeightGrad'],
-    inputs: { x: ['N', 3, 5, 6], dyWide: ['N', 4, 6, 6], dyNarrow: ['N', 2, 6, 6], dy1: ['N', 2, 5, 6] },
-    build: (g, { x, dyWide, dyNarrow, dy1 }) => {
+    inputs: { x: ['N', 3, 5, 6], dyWide: ['N', 4, 6, 6], dyNarrow: ['N', 2, 6, 6], dy1: ['N', 2, 5, 6], dyPast: ['N', 2, 6, 7] },
+    build: (g, { x, dyWide, dyNarrow, dy1, dyPast }) => {
       // A 3×2 kernel with pads [1, 0, 2, 1] on 5×6 gives 6×6.
       g.output('wide', g.conv2dWeightGrad(x!, dyWide!, [1, 0, 2, 1], [3, 2]));
       g.output('narrow', g.conv2dWeightGrad(x!, dyNarrow!, [1, 0, 2, 1], [3, 2]));
+      // A 2×2 kernel with pads [2, 0, 0, 2] (top and right as large as the kernel) gives 6×7.
+      g.output('pastKernel', g.conv2dWeightGrad(x!, dyPast!, [2, 0, 0, 2], [2, 2]));
       g.output('grad1x1', g.conv2dWeightGrad(x!, dy1!, [0, 0, 0, 0], [1, 1]));
     },
   },

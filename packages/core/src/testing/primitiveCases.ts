@@ -117,6 +117,8 @@ const DEFS: Def[] = [
   ['conv2dWeightGrad/1x1', ['conv2dWeightGrad'], (c) => c.g.conv2dWeightGrad(c.input('x', [4, 3, 3]), c.input('dy', [2, 3, 3]), [0, 0, 0, 0], [1, 1])],
   ['conv2dWeightGrad/asymmetric-pads', ['conv2dWeightGrad'], (c) => c.g.conv2dWeightGrad(c.input('x', [3, 4, 5]), c.input('dy', [2, 4, 6]), [0, 1, 1, 2], [2, 3])],
   ['conv2dWeightGrad/batch-1', ['conv2dWeightGrad'], (c) => c.g.conv2dWeightGrad(c.input('x', [2, 4, 4]), c.input('dy', [3, 3, 4]), [1, 0, 0, 2], [3, 3]), 1],
+  // Pads as large as the kernel: ONNX lowers this one through its Conv fallback.
+  ['conv2dWeightGrad/pads-past-kernel', ['conv2dWeightGrad'], (c) => c.g.conv2dWeightGrad(c.input('x', [3, 3, 4]), c.input('dy', [2, 6, 4]), [2, 1, 2, 0], [2, 2])],
   ['conv2dWeightGrad/unpadded-3x3-batch-2', ['conv2dWeightGrad'], (c) => c.g.conv2dWeightGrad(c.input('x', [3, 5, 4]), c.input('dy', [2, 3, 2]), [0, 0, 0, 0], [3, 3]), 2],
 ];
 
