@@ -81,6 +81,21 @@ const PAST_END = 2 ** 31 - 1;
 const windowEnd = (k: number, start: number): number => (start === k - 1 ? PAST_END : start - (k - 1));
 
 /**
+ * A variadic ONNX op (Concat, Sum) over many values, as a tree of ops of at most
+ * {@link MAX_VARIADIC} inputs each (one value is itself). onnxruntime-web's WebGPU kernels bind
+ * every input as a storage buffer, and an op with more inputs than the adapter's per-stage
+ * limit (8 with the output on the default limits) computed wrong values (1.30.0).
+ */
+function variadic(g: OnnxBuildContext['graph'], op: 'Concat' | 'Sum', xs: string[], attrs: Record<string, number> = {}): string {
+  if (xs.length === 1) return xs[0]!;
+  if (xs.length <= MAX_VARIADIC) return g.op(op, xs, attrs);
+  const groups: string[] = [];
+  for (let i = 0; i < xs.length; i += MAX_VARIADIC) groups.push(variadic(g, op, xs.slice(i, i + MAX_VARIADIC), attrs));
+  return variadic(g, op, groups, attrs);
+}
+const MAX_VARIADIC = 7;
+
+/**
  * `conv2dWeightGrad` in ONNX, by shape. Each contracts over the batch and the positions with
  * one batched MatMul and a ReduceSum over the batch:
  * - 1×1 kernel, no pads: MatMul(x [N, Cin, P], dyᵀ [N, P, Cout]) → ReduceSum over N → Transpose
@@ -120,7 +135,7 @@ function conv2dWeightGrad(node: NodeOf<'conv2dWeightGrad'>, x: string, dy: strin
           windows.push(g.op('Slice', [vp, ctx.ints([first(kh, i), first(kw, j)]), ctx.ints([windowEnd(kh, first(kh, i)), windowEnd(kw, first(kw, j))]), ctx.ints([2, 3])]));
         }
       }
-      return windows.length === 1 ? windows[0]! : g.op('Concat', windows, { axis: 1 });
+      return variadic(g, 'Concat', windows, { axis: 1 });
     };
     // [N, C, H, W] → [N, C, H·W]; the product contracts the positions, ReduceSum the batch.
     const flat = (v: string, c: number) => g.op('Reshape', [v, ctx.ints([0, c, -1])]);
@@ -171,7 +186,7 @@ function conv2d(node: NodeOf<'conv2d'>, x: string, w: string, ctx: OnnxBuildCont
       parts.push(g.op('Slice', [z, ctx.ints([k * cout, i, j]), ctx.ints([(k + 1) * cout, windowEnd(kh, i), windowEnd(kw, j)]), ctx.ints([1, 2, 3])]));
     }
   }
-  return g.op('Sum', parts);
+  return variadic(g, 'Sum', parts);
 }
 
 /**
@@ -224,7 +239,7 @@ export const onnxLowering: LoweringTable<string, OnnxBuildContext> = {
     const { axis, start, end } = node.attrs;
     return ctx.graph.op('Slice', [x!, ctx.ints([start]), ctx.ints([end]), ctx.ints([axis])]);
   },
-  concat: (node, xs, ctx) => ctx.graph.op('Concat', xs, { axis: node.attrs.axis }),
+  concat: (node, xs, ctx) => variadic(ctx.graph, 'Concat', xs, { axis: node.attrs.axis }),
   gather: (node, [x], ctx) => ctx.graph.op('Gather', [x!, ctx.ints(node.attrs.indices)], { axis: node.attrs.axis }),
   cumsum: (node, [x], ctx) => ctx.graph.op('CumSum', [x!, ctx.ints([node.attrs.axis], true)]),
 
