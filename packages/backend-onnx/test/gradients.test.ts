@@ -1,7 +1,9 @@
-import { densityLossGraph, engineStatus, LOSS_OUTPUTS, openGradients, referenceGradientEngine, type Flow, type FlowSpec, type GradientEngine, type Tensor } from '@bijective/core';
+import { densityLossGraph, engineStatus, GraphBuilder, LOSS_OUTPUTS, openGradients, referenceGradientEngine, type Flow, type FlowSpec, type GradientEngine, type Tensor } from '@bijective/core';
 import { caseFlow, caseInput, flowCases, gradientError, perturbParams } from '@bijective/core/testing';
 import { describe, expect, it } from 'vitest';
 import { exportGradientModel, ortGradientEngine } from '../src/gradients.js';
+import { lowerGraph } from '../src/lower.js';
+import { encodeModel } from '../src/model.js';
 import { onnx } from '../src/proto.js';
 import '../src/node.js';
 import { ORT, type TestEngine } from './helpers.js';
@@ -101,6 +103,49 @@ describe('ORT gradient model', () => {
         expect(Object.keys(graph.params).some((k) => flow.params[k]!.data.every((v, i) => v === values[i]))).toBe(false);
       }
     }
+  });
+
+  it('selects gradient masks by multiplication: no Where with a zero branch, each ReLU mask a Cast', () => {
+    const flow = caseFlow(flowCases().find((k) => k.name === 'flow/realnvp-image')!);
+    const graph = densityLossGraph(flow);
+    const nodes = onnx.ModelProto.decode(exportGradientModel(graph, { loss: 'loss', wrt: Object.keys(graph.params) }).bytes).graph!.node!;
+    const relus = graph.nodes.filter((n) => n.op === 'relu').length;
+    expect(relus).toBeGreaterThan(0);
+    // The one Where left is abs's where(x ≥ 0, dy, −dy) (the logit's |·|), no scalar branch.
+    expect(nodes.filter((n) => n.opType === 'Where')).toHaveLength(1);
+    expect(nodes.filter((n) => n.opType === 'Cast')).toHaveLength(relus);
+    // Values: the flow cases above compare this model's gradients with the reference.
+  });
+
+  it('maskedSelect: where(c, a, 0) as a · c equals Where for finite values, and is NaN where the dropped value is infinite', async () => {
+    const g = new GraphBuilder();
+    const x = g.input('x', ['N', 4]);
+    const y = g.input('y', ['N', 4]);
+    g.output('keep', g.where(g.less(g.scalar(0), x), y, g.scalar(0)));
+    g.output('drop', g.where(g.less(g.scalar(0), x), g.scalar(0), y));
+    const graph = g.build();
+    const io = { inputs: { x: 'x', y: 'y' }, outputs: { keep: 'keep', drop: 'drop' } };
+    const run = async (maskedSelect: boolean, yData: number[]) => {
+      const bytes = encodeModel(lowerGraph(graph, {}, io, { maskedSelect }).graph, { producerVersion: 'test' });
+      const model = onnx.ModelProto.decode(bytes);
+      const session = await ORT['ort-node-cpu'].InferenceSession.create(bytes);
+      const t = (d: number[]) => new ORT['ort-node-cpu'].Tensor('float32', Float32Array.from(d), [2, 4]);
+      const out = await session.run({ x: t([1, -1, 0, 2, -3, 4, -5, 0.5]), y: t(yData) });
+      await session.release();
+      return { wheres: model.graph!.node!.filter((n) => n.opType === 'Where').length, keep: Array.from(out.keep!.data as Float32Array), drop: Array.from(out.drop!.data as Float32Array) };
+    };
+    const finite = [1, 2, 3, 4, 5, 6, 7, 8];
+    const plain = await run(false, finite);
+    const masked = await run(true, finite);
+    expect([plain.wheres, masked.wheres]).toEqual([2, 0]);
+    expect(plain.keep).toEqual([1, 0, 0, 4, 0, 6, 0, 8]);
+    expect(plain.drop).toEqual([0, 2, 3, 0, 5, 0, 7, 0]);
+    expect(masked.keep).toEqual(plain.keep);
+    expect(masked.drop).toEqual(plain.drop);
+    // The documented difference: 0 · Inf is NaN (the trainer rejects a non-finite step).
+    const inf = [1, Infinity, 3, 4, 5, 6, 7, 8];
+    expect((await run(false, inf)).keep[1]).toBe(0);
+    expect((await run(true, inf)).keep[1]).toBeNaN();
   });
 
   it('trains through core’s registry on ort-node-cpu and ort-web-wasm', async () => {

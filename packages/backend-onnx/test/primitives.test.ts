@@ -104,6 +104,22 @@ const cases: Case[] = [
     },
   },
   {
+    // The emitter fuses add(conv2d, bias [Cout, 1, 1]) into the Conv's bias input (or the Sum of
+    // the few-output-channel form), with the bias on either side; a conv2d read elsewhere too
+    // keeps its own Add.
+    name: 'conv2d + bias: fused in both conv forms and either operand order, kept apart when the conv is read twice',
+    covers: ['conv2d', 'add'],
+    inputs: { x: ['N', 8, 4, 5] },
+    params: { w: [4, 8, 3, 3], wFew: [2, 8, 3, 3], wShared: [4, 8, 1, 1], b: [4, 1, 1], bFew: [2, 1, 1] },
+    build: (g, { x }, p) => {
+      g.output('fused', g.add(g.conv2d(x!, p('w'), [1, 1, 1, 1]), p('b')));
+      g.output('fusedFewOut', g.add(p('bFew'), g.conv2d(x!, p('wFew'), [0, 1, 1, 0])));
+      const shared = g.conv2d(x!, p('wShared'), [0, 0, 0, 0]);
+      g.output('shared', g.add(shared, p('b')));
+      g.output('sharedRelu', g.relu(shared));
+    },
+  },
+  {
     // Each of the lowering's four forms: x's windows (Cin ≤ Cout), dy shifted per offset
     // (Cin > Cout), the 1×1 MatMul, and the Conv fallback for pads as large as the kernel.
     name: 'conv2dWeightGrad: asymmetric pads with Cin < Cout and Cin > Cout, unpadded 1×1, pads past the kernel',
@@ -210,6 +226,21 @@ for (const engine of ['ort-node-cpu', 'ort-web-wasm'] as TestEngine[]) {
     }
   });
 }
+
+describe('fusions', () => {
+  test('a conv2d whose one consumer adds a [Cout, 1, 1] bias becomes one Conv (or Sum) with the bias; a shared conv2d keeps its Add', () => {
+    const { graph, params } = build(cases.find((c) => c.name.startsWith('conv2d + bias'))!);
+    const nodes = onnx.ModelProto.decode(graphModel(graph, params)).graph!.node!;
+    const producer = new Map(nodes.flatMap((n) => n.output!.map((o) => [o, n] as const)));
+    const convs = nodes.filter((n) => n.opType === 'Conv');
+    // 'fused' (3×3, 4 outputs): a Conv with a bias; 'fusedFewOut' (2 outputs of 8 channels): the
+    // 1×1 Conv to 18 channels whose shifted blocks and the bias are summed; 'shared': no bias.
+    expect(convs.map((n) => n.input!.length).sort()).toEqual([2, 2, 3]);
+    const adds = nodes.filter((n) => n.opType === 'Add');
+    expect(adds).toHaveLength(1);
+    expect(adds[0]!.input!.some((i) => producer.get(i)?.opType === 'Conv')).toBe(true);
+  });
+});
 
 describe('export-time folding', () => {
   test('an unrolled loop embeds its masked weight once, not once per step', () => {

@@ -86,7 +86,9 @@ export const gradientTable: GradientTable = {
   log: (g, _n, [x], _y, dy) => [g.div(dy, x!)],
   tanh: (g, _n, _x, y, dy) => [g.mul(dy, g.sub(scalar(g, 1), g.mul(y, y)))],
   sigmoid: (g, _n, _x, y, dy) => [g.mul(dy, g.mul(y, g.sub(scalar(g, 1), y)))],
-  relu: (g, _n, [x], _y, dy) => [pick(g, g.less(scalar(g, 0), x!), dy)],
+  // y > 0 exactly where x > 0; reading y leaves x one consumer, so an engine may fuse x's
+  // producer with the ReLU (ONNX Runtime's Conv + Relu).
+  relu: (g, _n, _x, y, dy) => [pick(g, g.less(scalar(g, 0), y), dy)],
   sqrt: (g, _n, _x, y, dy) => [g.div(g.mul(dy, scalar(g, 0.5)), y)],
   abs: (g, _n, [x], _y, dy) => [g.where(g.greaterEqual(x!, scalar(g, 0)), dy, g.neg(dy))],
   // erf′(x) = 2/√π · e^(−x²)
