@@ -120,4 +120,18 @@ describe('bijective distill (maf-2d teacher → iaf-2d student on the 2-D mixtur
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/distill --resume: the teacher .*teacher2 has changed: its weights have SHA-256 [0-9a-f]{12}…, the run was distilled from [0-9a-f]{12}…; expected the same teacher/);
   }, 60_000);
+
+  it('--resume refuses a --batch or --seed that contradicts the checkpoint, by name, and accepts the recorded value', async () => {
+    const t3 = join(root, 'teacher3');
+    const out = join(root, 'kept');
+    expect((await runCliInProcess(['train', '--preset', 'maf-2d', '--engine', ENGINE, '--steps', '3', '--quiet', '--out', t3])).code).toBe(0);
+    expect((await runCliInProcess(['distill', '--teacher', t3, '--student', 'iaf-2d', '--engine', ENGINE, '--steps', '3', '--batch', '32', '--seed', '5', '--kl-samples', '10', '--quiet', '--out', out])).code).toBe(0);
+    for (const [flag, value, was] of [['--batch', '64', '32'], ['--seed', '6', '5']] as const) {
+      const r = await runCliInProcess(['distill', '--resume', flag, value, '--engine', ENGINE, '--steps', '4', '--kl-samples', '10', '--quiet', '--out', out]);
+      expect(r.code, r.stderr).not.toBe(0);
+      expect(r.stderr).toContain(`distill --resume: ${flag} ${value} contradicts the checkpoint in ${out}, made with ${flag} ${was}; drop ${flag}`);
+    }
+    const ok = await runCliInProcess(['distill', '--resume', '--batch', '32', '--seed', '5', '--engine', ENGINE, '--steps', '4', '--kl-samples', '10', '--quiet', '--out', out]);
+    expect(ok.code, ok.stderr).toBe(0);
+  }, 60_000);
 });

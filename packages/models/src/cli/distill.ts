@@ -145,6 +145,10 @@ function keptOnResume<T>(resume: boolean | undefined, given: T | undefined, reco
   return was;
 }
 
+/** The refusal of a flag whose value differs from the resumed checkpoint's. */
+const contradicts = (dir: string, flag: string, given: unknown, was: unknown) =>
+  `${flag} ${String(given)} contradicts the checkpoint in ${dir}, made with ${flag} ${String(was)}; drop ${flag} (a resumed run keeps it)`;
+
 /** Runs `distill`; returns the metrics written into the student's checkpoint. */
 export async function runDistill(given: DistillCommandOptions, argv: readonly string[]): Promise<{ dir: string; result: TrainResult; metrics: DistillMetrics; signal?: StopSignal }> {
   if (given.out === undefined) throw new CliError('distill: pass --out <run folder> for the student');
@@ -158,9 +162,7 @@ export async function runDistill(given: DistillCommandOptions, argv: readonly st
   if (teacherDir === undefined) throw new CliError('distill: pass --teacher <checkpoint folder> (a trained flow, e.g. a maf-2d)');
   const studentName = given.student ?? (recorded.student as string | undefined);
   if (studentName === undefined) throw new CliError('distill: pass --student <preset or spec.json> (e.g. iaf-2d)');
-  if (given.resume && given.student !== undefined && given.student !== recorded.student) {
-    throw new CliError(`distill --resume: --student ${given.student} contradicts the checkpoint in ${dir}, made with --student ${String(recorded.student)}; drop --student`);
-  }
+  if (given.resume && given.student !== undefined && given.student !== recorded.student) throw new CliError(`distill --resume: ${contradicts(dir, '--student', given.student, recorded.student)}`);
   const teacher = await loadTeacher(teacherDir);
   if (record && teacher.sha !== record.weightsSha256) {
     throw new CliError(`distill --resume: the teacher ${teacherDir} has changed: its weights have SHA-256 ${teacher.sha.slice(0, 12)}…, the run was distilled from ${record.weightsSha256.slice(0, 12)}…; expected the same teacher`);
@@ -168,9 +170,12 @@ export async function runDistill(given: DistillCommandOptions, argv: readonly st
   const spec = await studentSpec(studentName, teacher.flow, teacherDir);
   await runner.checkTrains(given.engine);
   const run = recorded.run as runner.RecordedRun | undefined;
-  const forwardWeight = keptOnResume(given.resume, given.forwardWeight, recorded.forwardWeight as number | undefined, 0, (was) => `--forward-weight ${given.forwardWeight} contradicts the checkpoint in ${dir}, made with --forward-weight ${was}; drop --forward-weight`);
+  const forwardWeight = keptOnResume(given.resume, given.forwardWeight, recorded.forwardWeight as number | undefined, 0, (was) => contradicts(dir, '--forward-weight', given.forwardWeight, was));
   const pathGradient = keptOnResume(given.resume, given.pathGradient, recorded.pathGradient as boolean | undefined, false, (was) => `--path-gradient contradicts the checkpoint in ${dir}, made ${was ? 'with' : 'without'} it; drop --path-gradient`);
-  const opts = { ...runner.withRecordedSchedule(given, run), seed: run?.seed ?? given.seed ?? 0, batch: run?.batch ?? given.batch ?? 256, forwardWeight, pathGradient };
+  // Batch and seed fix the noise stream a bit-identical resume replays: kept, as train keeps them.
+  const seed = keptOnResume(given.resume, given.seed, run?.seed, 0, (was) => contradicts(dir, '--seed', given.seed, was));
+  const batch = keptOnResume(given.resume, given.batch, run?.batch, 256, (was) => contradicts(dir, '--batch', given.batch, was));
+  const opts = { ...runner.withRecordedSchedule(given, run), seed, batch, forwardWeight, pathGradient };
   return runner.inRunFolder(dir, 'distill', () => lockedDistill(opts, argv, dir, { ...teacher, dir: teacherDir, spec, studentName, prior: given.resume ? record : undefined }));
 }
 
