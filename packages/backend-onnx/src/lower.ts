@@ -50,6 +50,8 @@ export interface OnnxBuildContext {
   param(name: string): string;
   /** An int64 initializer (shapes, axes, indices), shared between identical uses. */
   ints(values: readonly number[], scalar?: boolean): string;
+  /** A float initializer of shape `dims` (a constant filter), shared between identical uses. */
+  floats(values: readonly number[], dims: readonly number[]): string;
   /** The value of a parameter-only node, evaluated at export in float64 and embedded as an initializer. */
   fold(node: Node): string;
   /** The shape of node `id` of the graph being lowered (an input's shape, for lowerings chosen by shape). */
@@ -111,12 +113,12 @@ const MAX_VARIADIC = 7;
  *   (the Conv form is 4-30× slower here: ORT's Conv with a P-sized kernel);
  * - a larger kernel with pads below its size: the operand with fewer channels is shifted into
  *   one channel block per kernel offset (x's windows when Cin ≤ Cout, an im2col; dy placed at
- *   each offset on x's positions when Cin > Cout), and one MatMul with the other operand gives
- *   every offset at once. This replaced, for Cin > Cout, one window Slice of channels-last x and
- *   one Gemm per offset (the Slices of 64-channel windows cost about 1 ms each, 72 of them per
- *   step), and for Cin < Cout a Conv with the batch as its channel axis: a training step of
- *   glow-fmnist-small (batch 64, onnxruntime-node, 2 threads, interleaved runs) went from
- *   283 to 170 ms;
+ *   each offset on x's positions when Cin > Cout), by one Conv with one-hot filters, and one
+ *   MatMul with the other operand gives every offset at once. This replaced, for Cin > Cout, one
+ *   window Slice of channels-last x and one Gemm per offset (the Slices of 64-channel windows
+ *   cost about 1 ms each, 72 of them per step), and for Cin < Cout a Conv with the batch as its
+ *   channel axis: a training step of glow-fmnist-small (batch 64, onnxruntime-node, 2 threads,
+ *   interleaved runs) went from 283 to 170 ms;
  * - pads of the kernel's size or more: the batch as the contracted channel axis of one Conv,
  *   Conv(xᵀ [Cin, N, H, W], dyᵀ [Cout, N, oh, ow], pads) → [Cin, Cout, kh, kw], transposed.
  */
@@ -133,34 +135,33 @@ function conv2dWeightGrad(node: NodeOf<'conv2dWeightGrad'>, x: string, dy: strin
   }
   const taps = kh * kw;
   if (t < kh && b < kh && l < kw && r < kw) {
-    // Shift the operand with fewer channels into one channel block per kernel offset (im2col of
-    // x when Cin ≤ Cout; dy placed at each offset when Cout < Cin), so one batched MatMul with the
-    // other operand, summed over the batch, gives every tap at once.
-    const cols = (v: string, pads: number[], first: (k: number, at: number) => number) => {
-      const vp = g.op('Pad', [v, ctx.ints([0, 0, pads[0]!, pads[1]!, 0, 0, pads[2]!, pads[3]!])]);
-      const windows: string[] = [];
-      for (let i = 0; i < kh; i++) {
-        for (let j = 0; j < kw; j++) {
-          windows.push(g.op('Slice', [vp, ctx.ints([first(kh, i), first(kw, j)]), ctx.ints([windowEnd(kh, first(kh, i)), windowEnd(kw, first(kw, j))]), ctx.ints([2, 3])]));
-        }
-      }
-      return variadic(g, 'Concat', windows, { axis: 1 });
+    const [, , h, w] = ctx.shape(node.inputs[0]!) as [unknown, number, number, number];
+    const [oh, ow] = [h + t + b - kh + 1, w + l + r - kw + 1];
+    // v [N, C, H, W] shifted into one channel block per kernel offset by one Conv of the images
+    // [N·C, 1, H, W] with one-hot filters: filter (i, j) picks tap (i, j), or (kh−1−i, kw−1−j)
+    // when `flip`; the result [N·C, kh·kw, P] is read as [N, C·kh·kw, P] (c major, then offset).
+    // This replaced a Pad, one Slice per offset and a Concat (2× the time on 2-8 channels).
+    const shifted = (v: string, c: number, pads: number[], flip: boolean, positions: number) => {
+      const filters = new Array<number>(taps * taps).fill(0);
+      for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) filters[(i * kw + j) * taps + (flip ? (kh - 1 - i) * kw + kw - 1 - j : i * kw + j)] = 1;
+      const images = g.op('Reshape', [v, ctx.ints([-1, 1, 0, 0])]);
+      const cols = g.op('Conv', [images, ctx.floats(filters, [taps, 1, kh, kw])], { pads, strides: [1, 1], dilations: [1, 1] });
+      return g.op('Reshape', [cols, ctx.ints([-1, c * taps, positions])]);
     };
     // [N, C, H, W] → [N, C, H·W]; the product contracts the positions, ReduceSum the batch.
     const flat = (v: string, c: number) => g.op('Reshape', [v, ctx.ints([0, c, -1])]);
-    const contract = (wide: string, c: number, shifted: string, cs: number) =>
-      g.op('ReduceSum', [g.op('MatMul', [flat(wide, c), g.op('Transpose', [flat(shifted, cs)], { perm: [0, 2, 1] })]), ctx.ints([0])], { keepdims: 0 });
+    const contract = (wide: string, c: number, cols: string) =>
+      g.op('ReduceSum', [g.op('MatMul', [flat(wide, c), g.op('Transpose', [cols], { perm: [0, 2, 1] })]), ctx.ints([0])], { keepdims: 0 });
     if (cin <= cout) {
-      // Window (i, j) of the padded x: X_ij[n, ci, p, q] = xpad[n, ci, p + i, q + j].
-      const xcols = cols(x, [t, l, b, r], (_k, at) => at);
-      const w = contract(dy, cout, xcols, taps * cin); // [Cout, kh·kw·Cin]
-      return g.op('Transpose', [g.op('Reshape', [w, ctx.ints([cout, kh, kw, cin])])], { perm: [0, 3, 1, 2] });
+      // Window (i, j) of the padded x, on dy's positions: X_ij[n, ci, p, q] = xpad[n, ci, p + i, q + j].
+      const xcols = shifted(x, cin, [t, l, b, r], false, oh * ow);
+      return g.op('Reshape', [contract(dy, cout, xcols), ctx.ints([cout, cin, kh, kw])]); // [Cout, Cin·kh·kw]
     }
     // D_ij[n, co, u, v] = dy[n, co, u + t − i, v + l − j] (zero outside), on x's positions:
-    // dy padded by k − 1 − pad each side, window starting at k − 1 − i.
-    const dcols = cols(dy, [kh - 1 - t, kw - 1 - l, kh - 1 - b, kw - 1 - r], (k, at) => k - 1 - at);
-    const w = contract(x, cin, dcols, taps * cout); // [Cin, kh·kw·Cout]
-    return g.op('Transpose', [g.op('Reshape', [w, ctx.ints([cin, kh, kw, cout])])], { perm: [3, 0, 1, 2] });
+    // dy padded by k − 1 − pad each side, tap (i, j) at filter position (k − 1 − i, k − 1 − j).
+    const dcols = shifted(dy, cout, [kh - 1 - t, kw - 1 - l, kh - 1 - b, kw - 1 - r], true, h * w);
+    const grad = contract(x, cin, dcols); // [Cin, Cout·kh·kw]
+    return g.op('Transpose', [g.op('Reshape', [grad, ctx.ints([cin, cout, kh, kw])])], { perm: [1, 0, 2, 3] });
   }
   // Pads of a kernel's size or more: the batch as the contracted channel axis of one Conv.
   const dyT = g.op('Transpose', [dy], { perm: [1, 0, 2, 3] });
@@ -332,6 +333,7 @@ class Lowering {
   readonly names = new NameScope();
   readonly root: OnnxGraph;
   private readonly paramNames = new Map<string, string>();
+  /** Shared constant initializers (int64 shapes and axes, float filters), by kind and value. */
   private readonly intNames = new Map<string, string>();
 
   constructor(
@@ -352,6 +354,16 @@ class Lowering {
       this.paramNames.set(name, onnxName);
     }
     return onnxName;
+  }
+
+  floats(values: readonly number[], dims: readonly number[]): string {
+    const key = `f${dims.join('x')}:${values.join(',')}`;
+    let name = this.intNames.get(key);
+    if (name === undefined) {
+      name = this.root.initializer(floatTensor(this.names.fresh('const_f32'), dims, values));
+      this.intNames.set(key, name);
+    }
+    return name;
   }
 
   ints(values: readonly number[], scalar = false): string {
@@ -421,6 +433,7 @@ class Lowering {
       },
       param: (name) => this.param(name),
       ints: (values, scalar) => this.ints(values, scalar),
+      floats: (values, dims) => this.floats(values, dims),
       fold: (node) => {
         const rep = folder.representative(node.id);
         let name = foldedNames.get(rep);
