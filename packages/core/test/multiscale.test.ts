@@ -86,6 +86,27 @@ describe('split', () => {
     expect(Array.from(a.logProb.data)).toEqual(Array.from(b.logProb.data));
   });
 
+  it('logScaleClamp c: log σ = c·tanh(ĥ/c), exactly, inverts and matches the numerical Jacobian', () => {
+    const c = 2;
+    const event = [4, 2, 2];
+    const clamped = randomFlow(flowSpec(event, [{ type: 'split', prior: 'conditional', logScaleClamp: c }]), 17, 0.4);
+    const r = checkBijection(clamped, randomInput([3, ...event]));
+    expect(r.roundTrip).toBeLessThan(ROUND_TRIP);
+    expect(r.logDetRelErr).toBeLessThan(LOGDET_REL);
+    // Zero weights and a log σ bias of −20: unclamped σ = e^−20, clamped σ = e^(2·tanh(−10)) ≈ e^−2.
+    for (const [clamp, logStd] of [[undefined, -20], [c, c * Math.tanh(-20 / c)]] as const) {
+      const flow = createFlow(flowSpec(event, [{ type: 'split', prior: 'conditional', ...(clamp !== undefined ? { logScaleClamp: clamp } : {}) }]));
+      flow.params['layers.0.bias']!.data.set([0, 0, -20, -20]); // (μ, log σ) for the 2 factored channels
+      const x = randomInput([1, ...event]);
+      const { z, logDet } = encode(flow, x);
+      // The factored channels come first in z: ε = z₂ · e^(−log σ); log|det| = −4·2·log σ.
+      for (let i = 0; i < 8; i++) expect(Math.abs(z.data[i]! / x.data[8 + i]! / Math.exp(-logStd) - 1)).toBeLessThan(1e-12);
+      expect(logDet.data[0]).toBeCloseTo(-8 * logStd, 9);
+    }
+    expect(specErrorOf(() => createFlow(flowSpec(event, [rawLayer({ type: 'split', prior: 'normal', logScaleClamp: 5 })]))).path).toBe('spec.layers[0].logScaleClamp');
+    expect(specErrorOf(() => createFlow(flowSpec(event, [rawLayer({ type: 'split', logScaleClamp: 0 })]))).path).toBe('spec.layers[0].logScaleClamp');
+  });
+
   it('rejects a single channel, naming the path', () => {
     expect(specErrorOf(() => createFlow(flowSpec([1, 4, 4], [{ type: 'split' }]))).path).toBe('spec.layers[0].type');
     expect(specErrorOf(() => createFlow(flowSpec([4, 4, 4], [rawLayer({ type: 'split', prior: 'laplace' })]))).path).toBe('spec.layers[0].prior');

@@ -34,6 +34,13 @@ export interface GlowOptions {
    * scale to ~0.
    */
   scaleFloor?: number | null;
+  /**
+   * Soft bound c on the learned split prior's |log σ| (default 5, as MAF's scales; `null` for
+   * Glow's unbounded prior, as in checkpoints trained before 2026-12-07). Unbounded, a 30-minute
+   * glow-fmnist-small learned σ ≈ 1e-9 for some factored pixel, and one Fashion-MNIST test image
+   * (index 4203) got 1e15 bits/dim: the test mean was that one image.
+   */
+  splitLogScaleClamp?: number | null;
   name?: string;
 }
 
@@ -46,7 +53,9 @@ export function glowFlow(options: GlowOptions): FlowSpec {
   const hidden = positiveInt('glow', 'hidden', options.hidden ?? 64);
   const scaleFloor = options.scaleFloor === undefined ? 0.1 : options.scaleFloor;
   const coupling: LayerSpec = { type: 'affineCoupling', mask: 'channel', parity: 0, conditioner: { type: 'cnn', hidden }, scale: 'sigmoid', ...(scaleFloor !== null ? { scaleFloor } : {}) };
-  return flowSpec(event, multiScaleSteps('glow', event, { levels, steps, invConv: options.invConv, splitPrior: options.splitPrior }, coupling), options.name);
+  const clamp = options.splitLogScaleClamp === undefined ? 5 : options.splitLogScaleClamp;
+  const splitLogScaleClamp = (options.splitPrior ?? 'conditional') === 'conditional' && clamp !== null ? clamp : undefined;
+  return flowSpec(event, multiScaleSteps('glow', event, { levels, steps, invConv: options.invConv, splitPrior: options.splitPrior, splitLogScaleClamp }, coupling), options.name);
 }
 
 /**
@@ -57,7 +66,7 @@ export function glowFlow(options: GlowOptions): FlowSpec {
 export function multiScaleSteps(
   family: string,
   event: readonly number[],
-  options: { levels: number; steps: number; invConv?: 'lu' | 'plain' | undefined; splitPrior?: 'conditional' | 'normal' | undefined },
+  options: { levels: number; steps: number; invConv?: 'lu' | 'plain' | undefined; splitPrior?: 'conditional' | 'normal' | undefined; splitLogScaleClamp?: number | undefined },
   coupling: LayerSpec,
 ): LayerSpec[] {
   const { levels, steps } = options;
@@ -69,7 +78,10 @@ export function multiScaleSteps(
   for (let l = 0; l < levels; l++) {
     layers.push({ type: 'squeeze' });
     for (let k = 0; k < steps; k++) layers.push({ type: 'actNorm' }, { type: 'invConv1x1', variant: options.invConv ?? 'lu' }, structuredClone(coupling));
-    if (l < levels - 1) layers.push({ type: 'split', prior: options.splitPrior ?? 'conditional' });
+    if (l < levels - 1) {
+      const clamp = options.splitLogScaleClamp;
+      layers.push({ type: 'split', prior: options.splitPrior ?? 'conditional', ...(clamp !== undefined ? { logScaleClamp: clamp } : {}) });
+    }
   }
   return layers;
 }
