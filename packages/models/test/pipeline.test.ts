@@ -49,6 +49,8 @@ describe('dequantisation and bits/dim', () => {
     const r = await evaluate(fakeRuntime(() => -1000), images, { event: [1, 28, 28] });
     // (1000 + 4347.419116471977) / 543.4273895589971 (computed independently in Python)
     expect(r.bitsPerDim).toBeCloseTo(9.840172246031841, 10);
+    expect(r.bitsPerDimMedian).toBeCloseTo(9.840172246031841, 10);
+    expect(r.worst).toEqual([{ index: 0, nll: expect.closeTo(1000 + 784 * Math.log(256), 9) }]);
     expect(r.nllStdErr).toBe(0);
   });
 
@@ -60,6 +62,9 @@ describe('dequantisation and bits/dim', () => {
     expect(r.natsPerDim).toBeCloseTo(0.75, 12);
     expect(r.nllStdErr).toBeCloseTo(Math.sqrt(5 / 3) / 2, 12);
     expect(r.bitsPerDim).toBeUndefined();
+    // Median of 0, 1, 2, 3 is 1.5 (an even count averages the middle two); the worst are 3, 2, 1.
+    expect(r.nllMedian).toBeCloseTo(1.5, 12);
+    expect(r.worst).toEqual([{ index: 3, nll: 3 }, { index: 2, nll: 2 }, { index: 1, nll: 1 }]);
     // With the true density known: q = p·e^−0.1 everywhere gives KL = 0.1 exactly.
     const truth = gaussianMixture2D([{ weight: 1, mean: [0, 0], cov: [1, 0, 1] }]);
     const withTruth: VectorDataset = { ...v, truth };
@@ -72,6 +77,8 @@ describe('dequantisation and bits/dim', () => {
     const holes = await evaluate(fakeRuntime((x, i) => (x.data[2 * i]! % 2 === 1 ? (i === 1 ? NaN : -Infinity) : -x.data[2 * i]!)), v, { event: [2], batch: 3 });
     expect(holes).toMatchObject({ n: 4, nonFinite: 2 });
     expect(holes.nll).toBeCloseTo(1, 12); // the mean of 0 and 2
+    expect(holes.nllMedian).toBeCloseTo(1, 12);
+    expect(holes.worst.map((w) => w.index)).toEqual([2, 0]);
     expect(r.nonFinite).toBeUndefined();
     await expect(evaluate(fakeRuntime(() => NaN), v, { event: [2] })).rejects.toThrow(/every one of the 4 test examples has a non-finite log-density on fake/);
   });

@@ -55,7 +55,8 @@ export function registerEval(program: Command): void {
     .addHelpText(
       'after',
       '\nOutput: { "nll": nats per example (images: of the 8-bit data, = nllDequantized + D·log 256), "nllStdErr",\n' +
-        '  "bitsPerDim" (images) or "natsPerDim" (vectors), "n", "engine", "dataset", "split";\n' +
+        '  "bitsPerDim" (images) or "natsPerDim" (vectors), "nllMedian" (and "bitsPerDimMedian"), "worst" (the 3\n' +
+        '  examples of highest NLL: index in the split and nll), "n", "engine", "dataset", "split";\n' +
         '  for the 2-D mixture also "kl" (paired estimate of KL(p‖q)) and "entropy" (Monte Carlo, with its standard error) }',
     )
     .action(async (opts: EvalCommandOptions) => {

@@ -229,7 +229,7 @@ export function registerTrain(program: Command, argv: readonly string[]): void {
       checkDecay(opts.decay, 'train');
       const { dir, result, test, signal } = await runTrain(opts, argv);
       if (signal) exitStatus.code = SIGNALS[signal];
-      const metric = test.bitsPerDim !== undefined ? `bits/dim ${test.bitsPerDim.toFixed(4)}` : `nats/dim ${test.natsPerDim!.toFixed(4)}`;
+      const metric = test.bitsPerDim !== undefined ? `bits/dim ${test.bitsPerDim.toFixed(4)} (median ${test.bitsPerDimMedian!.toFixed(4)})` : `nats/dim ${test.natsPerDim!.toFixed(4)}`;
       const kl = test.kl ? `, KL to the true density ${test.kl.value.toFixed(4)} ± ${test.kl.stdErr.toFixed(4)} nats` : '';
       process.stdout.write(
         doneLine(result) +
