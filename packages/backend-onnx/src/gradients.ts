@@ -156,7 +156,7 @@ export function exportGradientModel(graph: Graph, options: GradientOptions): Gra
       ...Object.fromEntries(options.wrt.map((p) => [gradName(p), grads[p]!])),
     },
   };
-  const lowered = lowerGraph(batchGraph, {}, io, { loops: 'unroll', name: 'bijective_gradients' });
+  const lowered = lowerGraph(batchGraph, {}, io, { loops: 'unroll', name: 'bijective_gradients', maskedSelect: true });
   const bytes = encodeModel(lowered.graph, {
     producerVersion: VERSION,
     docString: `Bijective gradient graph: d ${options.loss} / d θ for ${options.wrt.length} parameters; parameters and per-step parameter-only values are inputs.`,
