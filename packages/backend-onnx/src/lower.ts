@@ -86,8 +86,8 @@ const PAST_END = 2 ** 31 - 1;
 
 /**
  * The Slice end of a window starting at `start` along an axis padded for a kernel of size k:
- * it ends k − 1 − start before the padded edge (the lowerings of `conv2d` and
- * `conv2dWeightGrad` see no spatial sizes of their inputs, so the end counts from the edge).
+ * it ends k − 1 − start before the padded edge (counted from the edge, the Slice holds for any
+ * spatial size: `conv2d`'s shifted blocks).
  */
 const windowEnd = (k: number, start: number): number => (start === k - 1 ? PAST_END : start - (k - 1));
 
