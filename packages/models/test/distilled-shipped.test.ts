@@ -21,7 +21,7 @@ describe('shipped distilled iaf-2d student of the shipped maf-2d', () => {
     const m = meta as { teacher: { weightsSha256: string }; metrics: { kl: { value: number; stdErr: number }; test: { student: { nll: number }; teacher: { nll: number } } } };
     expect(m.teacher.weightsSha256).toBe(teacherFile.weights.sha256);
     expect(student.spec.layers.filter((l) => l.type === 'iaf').length).toBe(5);
-    const n = 4000;
+    const n = 20000;
     const rng = new Rng(11);
     const z = Float64Array.from({ length: n * 2 }, () => rng.normal());
     // The graph's parameters in float64: the student's by name, the teacher's as `teacher/<name>`.
@@ -34,8 +34,10 @@ describe('shipped distilled iaf-2d student of the shipped maf-2d', () => {
     const kl = klEstimate(out[DISTILL_OUTPUTS.logQ]!.data, out[DISTILL_OUTPUTS.logP]!.data);
     // Independent samples: the two estimates agree within their combined standard errors (×4).
     expect(Math.abs(kl.kl - m.metrics.kl.value)).toBeLessThan(4 * Math.hypot(kl.stderr, m.metrics.kl.stdErr));
-    // A student that had not learned its teacher sits near 1 nat (100 steps: 0.91).
-    expect(kl.kl).toBeLessThan(0.06);
+    // Issue 13's 2-D target, on the stored estimate and on this independent one. (A student that
+    // had not learned its teacher sits near 1 nat, 100 steps: 0.91; λ = 1 students reached 0.036.)
+    expect(m.metrics.kl.value).toBeLessThan(0.02);
+    expect(kl.kl, `independent estimate ${kl.kl} ± ${kl.stderr}`).toBeLessThan(0.02);
     expect(Math.abs(m.metrics.test.student.nll - m.metrics.test.teacher.nll)).toBeLessThan(0.05);
   });
 });
