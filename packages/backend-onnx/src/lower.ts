@@ -334,7 +334,7 @@ class Lowering {
   readonly root: OnnxGraph;
   private readonly paramNames = new Map<string, string>();
   /** Shared constant initializers (int64 shapes and axes, float filters), by kind and value. */
-  private readonly intNames = new Map<string, string>();
+  private readonly constNames = new Map<string, string>();
 
   constructor(
     readonly params: Readonly<Record<string, ParamTensor>>,
@@ -358,20 +358,20 @@ class Lowering {
 
   floats(values: readonly number[], dims: readonly number[]): string {
     const key = `f${dims.join('x')}:${values.join(',')}`;
-    let name = this.intNames.get(key);
+    let name = this.constNames.get(key);
     if (name === undefined) {
       name = this.root.initializer(floatTensor(this.names.fresh('const_f32'), dims, values));
-      this.intNames.set(key, name);
+      this.constNames.set(key, name);
     }
     return name;
   }
 
   ints(values: readonly number[], scalar = false): string {
     const key = `${scalar ? 's' : 'v'}${values.join(',')}`;
-    let name = this.intNames.get(key);
+    let name = this.constNames.get(key);
     if (name === undefined) {
       name = this.root.initializer(int64Tensor(this.names.fresh('const_i64'), scalar ? [] : [values.length], values));
-      this.intNames.set(key, name);
+      this.constNames.set(key, name);
     }
     return name;
   }
