@@ -92,12 +92,13 @@ export async function evaluate(runtime: FlowRuntime, dataset: Dataset, options: 
   const mean = nll.mean;
   const stdErr = nll.stdErr;
   const d = datasetSize(dataset);
-  // Images: per-example values on the 8-bit data's scale, as `nll`.
+  // Images: per-example values on the 8-bit data's scale, as `nll`. One sort, worst first.
   const offset = dataset.kind === 'vector' ? 0 : d * Math.log(dataset.bins);
-  const sorted = perExample.map((e) => e.nll).sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const median = (sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2) + offset;
-  const worst = [...perExample].sort((a, b) => b.nll - a.nll).slice(0, 3).map((e) => ({ index: e.index, nll: e.nll + offset }));
+  const byNll = perExample.sort((a, b) => b.nll - a.nll);
+  const mid = byNll.length >> 1;
+  const medianRaw = byNll.length % 2 === 1 ? byNll[mid]!.nll : (byNll[mid - 1]!.nll + byNll[mid]!.nll) / 2;
+  const median = medianRaw + offset;
+  const worst = byNll.slice(0, 3).map((e) => ({ index: e.index, nll: e.nll + offset }));
   if (dataset.kind === 'vector') {
     return { nll: mean, nllStdErr: stdErr, natsPerDim: natsPerDim(mean, d), n, engine: runtime.engine, ...(truth ? { kl: { value: kl.mean, stdErr: kl.stdErr } } : {}), ...bad, nllMedian: median, worst };
   }
@@ -106,7 +107,7 @@ export async function evaluate(runtime: FlowRuntime, dataset: Dataset, options: 
     nllStdErr: stdErr,
     bitsPerDim: bitsPerDim(mean, d, { bins: dataset.bins }),
     nllMedian: median,
-    bitsPerDimMedian: median / (d * Math.LN2),
+    bitsPerDimMedian: bitsPerDim(medianRaw, d, { bins: dataset.bins }),
     worst,
     nllDequantized: mean,
     n,
