@@ -94,6 +94,22 @@ const cases: Case[] = [
     },
   },
   {
+    // A dense layer's weight gradient as core's matmul rule writes it, Σₙ aₙ bₙᵀ: the emitter
+    // lowers the sum over N of the outer products as one Gemm; a sum with keepDims, or of an
+    // outer product read elsewhere too, stays a MatMul and a ReduceSum.
+    name: 'sum over N of batched outer products: one Gemm; kept apart with keepDims or a second reader',
+    covers: ['matmul', 'sum'],
+    inputs: { a: ['N', 5], d: ['N', 3] },
+    build: (g, { a, d }) => {
+      const outer = () => g.matmul(g.reshape(a!, ['N', 5, 1]), g.reshape(d!, ['N', 1, 3]));
+      g.output('fused', g.sum(outer(), [0]));
+      g.output('keepDims', g.sum(outer(), [0], true));
+      const shared = outer();
+      g.output('shared', g.sum(shared, [0]));
+      g.output('sharedTanh', g.tanh(shared));
+    },
+  },
+  {
     name: 'conv2d with asymmetric padding',
     covers: ['conv2d'],
     inputs: { x: ['N', 3, 5, 6] },
@@ -228,6 +244,17 @@ for (const engine of ['ort-node-cpu', 'ort-web-wasm'] as TestEngine[]) {
 }
 
 describe('fusions', () => {
+  test('the sum over N of batched outer products a [N, M, 1] · b [N, 1, P] is one Gemm with transA', () => {
+    const { graph, params } = build(cases.find((c) => c.name.startsWith('sum over N of batched outer products'))!);
+    const nodes = onnx.ModelProto.decode(graphModel(graph, params)).graph!.node!;
+    const gemms = nodes.filter((n) => n.opType === 'Gemm');
+    expect(gemms).toHaveLength(1);
+    expect(Number(gemms[0]!.attribute!.find((a) => a.name === 'transA')?.i)).toBe(1);
+    // 'keepDims' and 'shared' keep their batched MatMul and ReduceSum.
+    expect(nodes.filter((n) => n.opType === 'MatMul')).toHaveLength(2);
+    expect(nodes.filter((n) => n.opType === 'ReduceSum')).toHaveLength(2);
+  });
+
   test('a conv2d whose one consumer adds a [Cout, 1, 1] bias becomes one Conv (or Sum) with the bias; a shared conv2d keeps its Add', () => {
     const { graph, params } = build(cases.find((c) => c.name.startsWith('conv2d + bias'))!);
     const nodes = onnx.ModelProto.decode(graphModel(graph, params)).graph!.node!;
