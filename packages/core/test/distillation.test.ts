@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  DISTILL_DATA_X,
   DISTILL_OUTPUTS,
   DISTILL_TEACHER_Z,
   GraphBuilder,
@@ -150,6 +151,37 @@ describe('distillationGraph', () => {
     const r = checkGradients(fg, { z: zs, [DISTILL_TEACHER_Z]: zt }, params, { wrt: Object.keys(student.params), inputs: false });
     expect(r.worst).toBeLessThan(1e-6);
     expect(() => distillationGraph(student, teacher, { forwardWeight: -1 })).toThrow(/forwardWeight must be a finite number ≥ 0, got -1/);
+  });
+
+  it('with pairWeight μ adds μ·E_x ½‖f_p(g_q(f_p(x))) − f_p(x)‖² on data x, with its gradient; zero when the student inverts the teacher', () => {
+    const teacher = randomFlow(spec('maf'), 11, 0.15);
+    const student = randomFlow(spec('iaf'), 12, 0.15);
+    const mu = 0.3;
+    const pg = distillationGraph(student, teacher, { pairWeight: mu });
+    const zs = randomInput([8, D], 21);
+    const xd = randomInput([8, D], 23);
+    const params = { ...paramsOf(student), ...refParams(teacher) };
+    const f64 = (t: typeof zs) => ({ data: Float64Array.from(t.data), shape: t.shape });
+    const out = runGraph(pg, { params, inputs: { z: f64(zs), [DISTILL_DATA_X]: f64(xd) }, batch: 8 });
+    // The same term from the flows' own graphs, run one after another.
+    const zx = encode(teacher, xd).z;
+    const back = encode(teacher, decode(student, zx).x).z;
+    let pair = 0;
+    for (let i = 0; i < back.data.length; i++) pair += (0.5 * (back.data[i]! - zx.data[i]!) ** 2) / 8;
+    const plain = runGraph(distillationGraph(student, teacher), { params, inputs: { z: f64(zs) }, batch: 8 }).loss!.data[0]!;
+    expect(Math.abs(out[DISTILL_OUTPUTS.pairLoss]!.data[0]! - pair)).toBeLessThan(1e-10);
+    expect(Math.abs(out.loss!.data[0]! - (plain + mu * pair))).toBeLessThan(1e-10);
+    expect(pair).toBeGreaterThan(0.01); // two different random flows: the term is not negligible
+    const r = checkGradients(pg, { z: zs, [DISTILL_DATA_X]: xd }, params, { wrt: Object.keys(student.params), inputs: false });
+    expect(r.worst).toBeLessThan(1e-6);
+    // A MAF student that is the teacher samples with the exact inverse of the teacher's density pass.
+    const self = runGraph(distillationGraph(teacher, teacher, { pairWeight: mu }), {
+      params: { ...paramsOf(teacher), ...refParams(teacher) },
+      inputs: { z: f64(zs), [DISTILL_DATA_X]: f64(xd) },
+      batch: 8,
+    });
+    expect(self[DISTILL_OUTPUTS.pairLoss]!.data[0]!).toBeLessThan(1e-20);
+    expect(() => distillationGraph(student, teacher, { pairWeight: Number.NaN })).toThrow(/pairWeight must be a finite number ≥ 0, got NaN/);
   });
 
   it('with pathGradient keeps the loss and drops the score term: zero gradient when the student is the teacher', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   Adam,
+  DISTILL_DATA_X,
   DISTILL_OUTPUTS,
   Rng,
   distillFlow,
@@ -337,6 +338,42 @@ describe('distillFlow on a GradientEngine', () => {
     const resumed = createFlow(chain('iaf'), { seed: 5 });
     await distillFlow(referenceDifferences(), resumed, teacher, { ...options, resume: 'd', checkpointIO: io });
     expect(values(resumed)).toEqual(values(student));
+  });
+
+  it('with pairWeight feeds batches of data: lowers the pair term, resumes bit-identically, refuses missing or too little data', async () => {
+    const teacher = createFlow(chain('maf'), { seed: 3 });
+    for (const p of Object.values(teacher.params)) for (let i = 0; i < p.data.length; i++) p.data[i] = p.data[i]! + 0.4 * Math.sin(7 * i + p.data.length);
+    const rng = new Rng(7);
+    const data = { data: Float64Array.from({ length: 2 * 96 }, () => 1.5 * rng.normal()), shape: [96, 2] };
+    /** The pair term on all 96 data points (float64 reference). */
+    const pair = (student: Flow): number => {
+      const graph = distillationGraph(student, teacher, { pairWeight: 1 });
+      const params = Object.fromEntries(
+        Object.entries({ ...teacherParams(teacher), ...Object.fromEntries(Object.entries(student.params).map(([k, p]) => [k, p.data])) }).map(([k, v]) => [k, refTensor(v, graph.params[k] as number[])]),
+      );
+      const z = refTensor(new Float64Array(2 * 96), [96, 2]);
+      return runGraph(graph, { params, inputs: { z, [DISTILL_DATA_X]: refTensor(data.data, [96, 2]) }, batch: 96 })[DISTILL_OUTPUTS.pairLoss]!.data[0]!;
+    };
+    const student = createFlow(chain('iaf'), { seed: 5 });
+    const before = pair(student);
+    const options = { batchSize: 32, lr: 1e-2, steps: 30, seed: 2, pairWeight: 1, data };
+    const result = await distillFlow(referenceDifferences(), student, teacher, options);
+    expect(result).toMatchObject({ steps: 30, updates: 30, rejected: 0 });
+    expect(before).toBeGreaterThan(0.1);
+    expect(pair(student)).toBeLessThan(before / 2);
+
+    const io = memoryIO();
+    const ctl = new AbortController();
+    const again = createFlow(chain('iaf'), { seed: 5 });
+    await distillFlow(referenceDifferences(), again, teacher, { ...options, checkpoint: { dir: 'd' }, checkpointIO: io, signal: ctl.signal, onStep: (p) => void (p.kind === 'step' && p.step === 14 && ctl.abort()) });
+    const resumed = createFlow(chain('iaf'), { seed: 5 });
+    await distillFlow(referenceDifferences(), resumed, teacher, { ...options, resume: 'd', checkpointIO: io });
+    expect(values(resumed)).toEqual(values(student));
+
+    const fresh = () => createFlow(chain('iaf'), { seed: 5 });
+    await expect(distillFlow(referenceDifferences(), fresh(), teacher, { steps: 2, pairWeight: 1 })).rejects.toThrow(/pairWeight > 0 needs data/);
+    await expect(distillFlow(referenceDifferences(), fresh(), teacher, { steps: 2, batchSize: 128, pairWeight: 1, data })).rejects.toThrow(/96 examples, fewer than the batch size 128/);
+    await expect(distillFlow(referenceDifferences(), fresh(), teacher, { steps: 2, pairWeight: 1, data: { data: data.data, shape: [64, 3] } })).rejects.toThrow(/distill: data: shape \[64, 3\], expected \[M, 2\]/);
   });
 
   it('refuses a student with layers waiting for data-dependent initialisation', async () => {

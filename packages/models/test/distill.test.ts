@@ -53,10 +53,10 @@ describe('bijective distill (maf-2d teacher → iaf-2d student on the 2-D mixtur
     expect(r.stdout).toMatch(/KL\(student ‖ teacher\) [\d.-]+ ± [\d.]+ nats/);
   }, 400_000);
 
-  it('--resume is bit-identical to an uninterrupted run (with the forward term, its own noise stream, and the path gradient)', async () => {
+  it('--resume is bit-identical to an uninterrupted run (with the forward term, its own noise stream, the path gradient and the pair term\'s data batches)', async () => {
     const whole = join(root, 'whole');
     const split = join(root, 'split');
-    const common = ['--teacher', teacher, '--student', 'iaf-2d', '--engine', ENGINE, '--batch', '64', '--seed', '5', '--forward-weight', '0.5', '--path-gradient', '--kl-samples', '100', '--test-examples', '300', '--checkpoint-every', '20', '--quiet'];
+    const common = ['--teacher', teacher, '--student', 'iaf-2d', '--engine', ENGINE, '--batch', '64', '--seed', '5', '--forward-weight', '0.5', '--path-gradient', '--pair-weight', '0.25', '--kl-samples', '100', '--test-examples', '300', '--checkpoint-every', '20', '--quiet'];
     expect((await runCliInProcess(['distill', ...common, '--steps', '60', '--out', whole])).code).toBe(0);
     expect((await runCliInProcess(['distill', ...common, '--steps', '60', '--max-minutes', '1e-9', '--out', split])).code).toBe(0);
     const stopped = await meta(split);
@@ -66,6 +66,7 @@ describe('bijective distill (maf-2d teacher → iaf-2d student on the 2-D mixtur
     expect((await meta(split)).training.step).toBe(60);
     expect((await meta(split)).forwardWeight).toBe(0.5);
     expect((await meta(split)).pathGradient).toBe(true);
+    expect((await meta(split)).pairWeight).toBe(0.25);
     expect((await meta(whole)).metrics.test.student.n).toBe(300);
     expect((await weightsBytes(split)).equals(await weightsBytes(whole))).toBe(true);
     // Resuming a finished run runs no step and evaluates again (it used to throw on the empty loss).
@@ -76,6 +77,9 @@ describe('bijective distill (maf-2d teacher → iaf-2d student on the 2-D mixtur
     const contradicting = await runCliInProcess(['distill', '--resume', '--forward-weight', '2', '--engine', ENGINE, '--steps', '80', '--quiet', '--out', split]);
     expect(contradicting.code).not.toBe(0);
     expect(contradicting.stderr).toMatch(/--forward-weight 2 contradicts the checkpoint .* made with --forward-weight 0\.5; drop --forward-weight/);
+    const pairContradicting = await runCliInProcess(['distill', '--resume', '--pair-weight', '1', '--engine', ENGINE, '--steps', '80', '--quiet', '--out', split]);
+    expect(pairContradicting.code).not.toBe(0);
+    expect(pairContradicting.stderr).toMatch(/--pair-weight 1 contradicts the checkpoint .* made with --pair-weight 0\.25; drop --pair-weight/);
     // A run made without the path gradient refuses to resume with it.
     const plain = join(root, 'plain');
     expect((await runCliInProcess(['distill', '--teacher', teacher, '--student', 'iaf-2d', '--engine', ENGINE, '--steps', '3', '--kl-samples', '10', '--quiet', '--out', plain])).code).toBe(0);

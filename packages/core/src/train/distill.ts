@@ -3,9 +3,9 @@ import type { Flow } from '../flow/flow.js';
 import { natsPerDim } from '../flow/metrics.js';
 import { Rng } from '../random.js';
 import { sizeOf, type Tensor } from '../tensor.js';
-import { streamSeed } from './batches.js';
+import { Batcher, checkTrainData, streamSeed, type TrainData } from './batches.js';
 import { defaultCheckpointIO } from './checkpoint-io.js';
-import { DISTILL_OUTPUTS, DISTILL_TEACHER_Z, distillationGraph, studentStopParams, teacherParams } from './distillation.js';
+import { DISTILL_DATA_X, DISTILL_OUTPUTS, DISTILL_TEACHER_Z, distillationGraph, studentStopParams, teacherParams } from './distillation.js';
 import { loadResume, runLoop, trainableParams, type Resumed } from './loop.js';
 import type { Metric, TrainOptions, TrainResult, TrainerState } from './options.js';
 import { checkSchedule, type LrSchedule } from './schedule.js';
@@ -27,6 +27,16 @@ export type DistillOptions = Omit<TrainOptions, 'epochs' | 'dequantize' | 'bins'
    * each step also runs the student's density pass on its samples. Default false.
    */
   pathGradient?: boolean;
+  /**
+   * μ of the pair term ({@link distillationGraph}): each step then also feeds a batch of
+   * `data` (the teacher's training data), drawn and dequantised as {@link trainFlow} draws
+   * them. Default 0.
+   */
+  pairWeight?: number;
+  /** The data of the pair term, `[M, ...event]` (integers when dequantising); required when pairWeight > 0. */
+  data?: TrainData;
+  /** Dequantise `data` as the trainer does (`bins` levels, default 256): set it for image bytes. */
+  dequantize?: { bins?: number };
 };
 
 /**
@@ -41,7 +51,11 @@ export type DistillOptions = Omit<TrainOptions, 'epochs' | 'dequantize' | 'bins'
 export async function distillFlow(engine: GradientEngine, student: Flow, teacher: Flow, options: DistillOptions = {}): Promise<TrainResult> {
   const forwardWeight = options.forwardWeight ?? 0;
   const pathGradient = options.pathGradient ?? false;
-  const graph = distillationGraph(student, teacher, { forwardWeight, pathGradient });
+  const pairWeight = options.pairWeight ?? 0;
+  const graph = distillationGraph(student, teacher, { forwardWeight, pathGradient, pairWeight });
+  const bins = options.dequantize ? (options.dequantize.bins ?? 256) : undefined;
+  if (pairWeight > 0 && !options.data) throw new Error('distillation: pairWeight > 0 needs data (the teacher\'s training examples, options.data)');
+  if (options.data) checkTrainData('distill: data', options.data, student.spec.event, bins);
   if (dataInitGraph(student)) {
     throw new Error('distillation: the student has layers initialised from data (ActNorm not yet initialised); distillation has no data batch — initialise them first or use a student without them');
   }
@@ -63,6 +77,8 @@ export async function distillFlow(engine: GradientEngine, student: Flow, teacher
   const event = student.spec.event;
   const n = state.batchSize;
   const size = n * sizeOf(event);
+  const batcher = pairWeight > 0 ? new Batcher(options.data!, event, n, state.seed, bins) : undefined;
+  if (batcher && batcher.count < n) throw new RangeError(`distill: the pair term's data has ${batcher.count} examples, fewer than the batch size ${n}; expected at least one batch`);
   const metricOf = (loss: number): Metric => ({ name: 'natsPerDim', value: natsPerDim(loss, student.dim) });
   let program: GradientProgram | undefined;
   try {
@@ -80,10 +96,14 @@ export async function distillFlow(engine: GradientEngine, student: Flow, teacher
             for (let i = 0; i < size; i++) z[i] = rng.normal();
             return { data: z, shape: [n, ...event] };
           };
-          return forwardWeight > 0 ? { z: noise(NOISE), [DISTILL_TEACHER_Z]: noise(TEACHER_NOISE) } : { z: noise(NOISE) };
+          return {
+            z: noise(NOISE),
+            ...(forwardWeight > 0 ? { [DISTILL_TEACHER_Z]: noise(TEACHER_NOISE) } : {}),
+            ...(batcher ? { [DISTILL_DATA_X]: { data: batcher.batch(step), shape: [batcher.size, ...event] } } : {}),
+          };
         },
         examplesPerStep: n,
-        epochOf: () => 0,
+        epochOf: (step) => (batcher ? batcher.epochOf(step) : 0),
         metricOf,
       },
       {

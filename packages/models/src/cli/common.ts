@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import type { Flow } from '@bijective/core';
+import type { Flow, TrainData } from '@bijective/core';
 import { loadCheckpoint, type CheckpointMeta } from '@bijective/core/node';
 import { resolve } from 'node:path';
 import { DataFileError } from '../datasets/errors.js';
@@ -103,4 +103,23 @@ export function numberOption(check: (v: number) => boolean, what: string) {
 export function commandLine(argv: readonly string[]): string {
   const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
   return ['bijective', ...argv].map(quote).join(' ');
+}
+
+/** The first `count` examples of a split as the trainer's data (bytes for images, dequantised by the trainer). */
+export function trainData(dataset: Dataset, split: 'train' | 'test', event: readonly number[], count?: number): TrainData {
+  if (dataset.kind === 'vector') {
+    const n = Math.min(count ?? Infinity, split === 'train' ? dataset.nTrain : dataset.nTest);
+    const values = split === 'train' ? dataset.train : dataset.test;
+    return { data: values.subarray(0, n * dataset.dim), shape: [n, ...event], ...contextOf(dataset, split, n) };
+  }
+  const set = dataset[split];
+  const n = Math.min(count ?? Infinity, set.count);
+  const size = set.shape[0] * set.shape[1] * set.shape[2];
+  return { data: set.data.subarray(0, n * size), shape: [n, ...event], ...contextOf(dataset, split, n) };
+}
+
+/** The first `n` context rows of a conditional dataset, as the trainer takes them. */
+function contextOf(dataset: Dataset, split: 'train' | 'test', n: number): Pick<TrainData, 'context'> {
+  const c = dataset.context;
+  return c ? { context: { data: c[split].subarray(0, n * c.dim), shape: [n, c.dim] } } : {};
 }

@@ -20,7 +20,7 @@ import { FLOW_FILE, loadCheckpoint } from '@bijective/core/node';
 import { loadBackends, openRuntime } from '../engines.js';
 import { evaluate, nonFiniteNote, type EvalResult } from '../evaluate.js';
 import { presets } from '../presets/registry.js';
-import { CliError, commandLine, datasetFor, exitStatus, intOption, numberOption, type TrainMeta } from './common.js';
+import { CliError, commandLine, datasetFor, exitStatus, intOption, numberOption, trainData, type TrainMeta } from './common.js';
 import * as runner from './runner.js';
 import type { RunCommandOptions, StopSignal } from './runner.js';
 
@@ -30,6 +30,7 @@ export interface DistillCommandOptions extends RunCommandOptions {
   klSamples: number;
   forwardWeight?: number;
   pathGradient?: boolean;
+  pairWeight?: number;
   testExamples?: number;
 }
 
@@ -171,16 +172,17 @@ export async function runDistill(given: DistillCommandOptions, argv: readonly st
   await runner.checkTrains(given.engine);
   const run = recorded.run as runner.RecordedRun | undefined;
   const forwardWeight = keptOnResume(given.resume, given.forwardWeight, recorded.forwardWeight as number | undefined, 0, (was) => contradicts(dir, '--forward-weight', given.forwardWeight, was));
+  const pairWeight = keptOnResume(given.resume, given.pairWeight, recorded.pairWeight as number | undefined, 0, (was) => contradicts(dir, '--pair-weight', given.pairWeight, was));
   const pathGradient = keptOnResume(given.resume, given.pathGradient, recorded.pathGradient as boolean | undefined, false, (was) => `--path-gradient contradicts the checkpoint in ${dir}, made ${was ? 'with' : 'without'} it; drop --path-gradient`);
   // Batch and seed fix the noise stream a bit-identical resume replays: kept, as train keeps them.
   const seed = keptOnResume(given.resume, given.seed, run?.seed, 0, (was) => contradicts(dir, '--seed', given.seed, was));
   const batch = keptOnResume(given.resume, given.batch, run?.batch, 256, (was) => contradicts(dir, '--batch', given.batch, was));
-  const opts = { ...runner.withRecordedSchedule(given, run), seed, batch, forwardWeight, pathGradient };
+  const opts = { ...runner.withRecordedSchedule(given, run), seed, batch, forwardWeight, pathGradient, pairWeight };
   return runner.inRunFolder(dir, 'distill', () => lockedDistill(opts, argv, dir, { ...teacher, dir: teacherDir, spec, studentName, prior: given.resume ? record : undefined }));
 }
 
 async function lockedDistill(
-  opts: DistillCommandOptions & { seed: number; batch: number; forwardWeight: number; pathGradient: boolean },
+  opts: DistillCommandOptions & { seed: number; batch: number; forwardWeight: number; pathGradient: boolean; pairWeight: number },
   argv: readonly string[],
   dir: string,
   t: { flow: Flow; meta: TrainMeta; sha: string; dir: string; spec: FlowSpec; studentName: string; prior: TeacherRecord | undefined },
@@ -196,6 +198,7 @@ async function lockedDistill(
     teacher,
     forwardWeight: opts.forwardWeight,
     pathGradient: opts.pathGradient,
+    pairWeight: opts.pairWeight,
     ...(t.meta.dataset !== undefined ? { dataset: t.meta.dataset } : {}),
     ...(t.meta.dataShape !== undefined ? { dataShape: t.meta.dataShape } : {}),
     ...(t.meta.dataSeed !== undefined ? { dataSeed: t.meta.dataSeed } : {}),
@@ -205,6 +208,9 @@ async function lockedDistill(
     commands: [...(opts.resume ? await runner.previousCommands(dir) : []), commandLine(argv)],
     run: runner.runRecord(opts, { batch: opts.batch, lr, warmup, seed: opts.seed, steps }),
   };
+  // The pair term's data: the teacher's training split, dequantised as train dequantises it.
+  const dataset = opts.pairWeight > 0 ? await datasetFor(t.meta, {}, 'distill') : undefined;
+  const data = dataset ? trainData(dataset, 'train', student.spec.event) : undefined;
   await loadBackends(opts.engine);
   const gradients = await openGradients(opts.engine);
   const session = runner.startRun({ dir, unit: 'ex', batch: opts.batch, ...(opts.quiet ? { quiet: true } : {}), ...(opts.maxMinutes !== undefined ? { maxMinutes: opts.maxMinutes } : {}), logEvery: opts.logEvery });
@@ -222,6 +228,7 @@ async function lockedDistill(
       seed: opts.seed,
       forwardWeight: opts.forwardWeight,
       pathGradient: opts.pathGradient,
+      ...(data ? { pairWeight: opts.pairWeight, data, ...(dataset!.kind === 'image' ? { dequantize: { bins: 256 } } : {}) } : {}),
       checkpoint: { dir, every: opts.checkpointEvery },
       ...(opts.resume ? { resume: dir } : {}),
       checkpointIO: runner.checkpointIOWith(meta),
@@ -257,6 +264,11 @@ export function registerDistill(program: Command, argv: readonly string[]): void
     .option(
       '--path-gradient',
       "the path-derivative (\"sticking the landing\") gradient of the KL: drops the score term, whose mean is zero, so the gradient's noise vanishes as the student reaches the teacher; costs the student's density pass of its samples, sequential for an IAF (D steps)",
+    )
+    .option(
+      '--pair-weight <μ>',
+      "adds μ·E_x ½‖f_p(g_q(f_p(x))) − f_p(x)‖² on the teacher's training data x: the student must send the teacher's latent of every data point back to it, which keeps every mode; parallel in D for MAF/IAF (default 0)",
+      numberOption((v) => Number.isFinite(v) && v >= 0, 'a number ≥ 0'),
     )
     .option('--test-examples <n>', "the first n test examples in the final test NLL of student and teacher (default all; an IAF student's density is sequential in D, dear for images)", intOption(1));
   runner.addRunOptions(command, { seed: "the student's initial weights and its noise z", out: 'required' }).action(async (opts: DistillCommandOptions) => {

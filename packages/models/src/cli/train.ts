@@ -8,7 +8,7 @@ import { datasetShape, loadDataset, type Dataset } from '../datasets/registry.js
 import { loadBackends, openRuntime } from '../engines.js';
 import { evaluate, nonFiniteNote, type EvalResult } from '../evaluate.js';
 import { getPreset } from '../presets/registry.js';
-import { CliError, commandLine, exitStatus, intOption, numberOption, type TrainMeta } from './common.js';
+import { CliError, commandLine, exitStatus, intOption, numberOption, trainData, type TrainMeta } from './common.js';
 import { checkConditionOn, conditionalSpec, withClassContext, type ConditioningOptions } from './conditioning.js';
 import { dataFileSpec, fitDataStandardize, loadUserData, specForData, type DataOptions } from './data.js';
 import {
@@ -42,25 +42,6 @@ export interface TrainCommandOptions extends RunCommandOptions, DataOptions, Con
   epochs?: number;
   evalEvery?: number;
   evalExamples?: number;
-}
-
-/** The first `count` examples of a split as the trainer's data (bytes for images, dequantised by the trainer). */
-function trainData(dataset: Dataset, split: 'train' | 'test', event: readonly number[], count?: number): TrainData {
-  if (dataset.kind === 'vector') {
-    const n = Math.min(count ?? Infinity, split === 'train' ? dataset.nTrain : dataset.nTest);
-    const values = split === 'train' ? dataset.train : dataset.test;
-    return { data: values.subarray(0, n * dataset.dim), shape: [n, ...event], ...contextOf(dataset, split, n) };
-  }
-  const set = dataset[split];
-  const n = Math.min(count ?? Infinity, set.count);
-  const size = set.shape[0] * set.shape[1] * set.shape[2];
-  return { data: set.data.subarray(0, n * size), shape: [n, ...event], ...contextOf(dataset, split, n) };
-}
-
-/** The first `n` context rows of a conditional dataset, as the trainer takes them. */
-function contextOf(dataset: Dataset, split: 'train' | 'test', n: number): Pick<TrainData, 'context'> {
-  const c = dataset.context;
-  return c ? { context: { data: c[split].subarray(0, n * c.dim), shape: [n, c.dim] } } : {};
 }
 
 /** Runs `train`; returns the test metrics written into the checkpoint. */
