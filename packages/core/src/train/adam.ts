@@ -62,26 +62,18 @@ export class Adam {
     }
     this.t += 1;
     const { beta1: b1, beta2: b2, epsilon } = this;
-    // p −= lr · m̂ / (√v̂ + ε) with m̂ = m / (1 − β₁ᵗ), v̂ = v / (1 − β₂ᵗ), written as
-    // (a / s) · m / (√v + ε / s) with s = √(1 / (1 − β₂ᵗ)): one square root of the moment, and
-    // the moments kept in locals (a 12M-parameter step measured 61 → 41 ms in Node 20).
-    const s = Math.sqrt(1 / (1 - b2 ** this.t));
-    const a = lr / (1 - b1 ** this.t) / s;
-    const eps = epsilon / s;
-    const k1 = (1 - b1) * gradScale;
-    const k2 = (1 - b2) * gradScale * gradScale;
+    const a = lr / (1 - b1 ** this.t);
+    const c2 = 1 / (1 - b2 ** this.t);
     for (const name of Object.keys(this.sizes)) {
       const p = params[name]!;
       const g = grads[name]!;
       const m = this.m[name]!;
       const v = this.v[name]!;
       for (let i = 0; i < p.length; i++) {
-        const gi = g[i]!;
-        const mi = b1 * m[i]! + k1 * gi;
-        const vi = b2 * v[i]! + k2 * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        p[i] = p[i]! - (a * mi) / (Math.sqrt(vi) + eps);
+        const gi = g[i]! * gradScale;
+        m[i] = b1 * m[i]! + (1 - b1) * gi;
+        v[i] = b2 * v[i]! + (1 - b2) * gi * gi;
+        p[i] = p[i]! - (a * m[i]!) / (Math.sqrt(v[i]! * c2) + epsilon);
       }
     }
   }
