@@ -267,7 +267,7 @@ export function registerDistill(program: Command, argv: readonly string[]): void
     )
     .option(
       '--pair-weight <μ>',
-      "adds μ·E_x ½‖f_p(g_q(f_p(x))) − f_p(x)‖² on the teacher's training data x: the student must send the teacher's latent of every data point back to it, which keeps every mode; parallel in D for MAF/IAF (default 0)",
+      "adds μ·E_x ½‖g_q(f_p(x)) − x‖² on the teacher's training data x: the student must send the teacher's latent of every data point back to it, against mode dropping; parallel in D for MAF/IAF (default 0)",
       numberOption((v) => Number.isFinite(v) && v >= 0, 'a number ≥ 0'),
     )
     .option('--test-examples <n>', "the first n test examples in the final test NLL of student and teacher (default all; an IAF student's density is sequential in D, dear for images)", intOption(1));

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { createFlow, openGradients, trainFlow, type Flow, type TrainData, type TrainResult } from '@bijective/core';
+import { createFlow, openGradients, trainFlow, type Flow, type TrainResult } from '@bijective/core';
 import { FLOW_FILE } from '@bijective/core/node';
 import { checkEventFits } from '../datasets/batches.js';
-import { datasetShape, loadDataset, type Dataset } from '../datasets/registry.js';
+import { datasetShape, loadDataset } from '../datasets/registry.js';
 import { loadBackends, openRuntime } from '../engines.js';
 import { evaluate, nonFiniteNote, type EvalResult } from '../evaluate.js';
 import { getPreset } from '../presets/registry.js';
