@@ -17,6 +17,7 @@ import {
   type TrainResult,
 } from '@bijective/core';
 import { FLOW_FILE, loadCheckpoint } from '@bijective/core/node';
+import type { Dataset } from '../datasets/registry.js';
 import { loadBackends, openRuntime } from '../engines.js';
 import { evaluate, nonFiniteNote, type EvalResult } from '../evaluate.js';
 import { presets } from '../presets/registry.js';
@@ -119,8 +120,7 @@ async function samplingMs(flow: Flow, engine: string, batches: readonly number[]
   return out;
 }
 
-async function testNll(flow: Flow, engine: string, meta: TrainMeta, limit: number | undefined): Promise<EvalResult> {
-  const dataset = await datasetFor(meta, {}, 'distill');
+async function testNll(flow: Flow, engine: string, dataset: Dataset, limit: number | undefined): Promise<EvalResult> {
   const runtime = await openRuntime(flow, engine);
   try {
     return await evaluate(runtime, dataset, { event: flow.spec.event, ...(limit !== undefined ? { limit } : {}) });
@@ -208,8 +208,11 @@ async function lockedDistill(
     commands: [...(opts.resume ? await runner.previousCommands(dir) : []), commandLine(argv)],
     run: runner.runRecord(opts, { batch: opts.batch, lr, warmup, seed: opts.seed, steps }),
   };
-  // The pair term's data: the teacher's training split, dequantised as train dequantises it.
-  const dataset = opts.pairWeight > 0 ? await datasetFor(t.meta, {}, 'distill') : undefined;
+  // The teacher's dataset, read once: the pair term's training split (dequantised as train
+  // dequantises it) and the final test NLL of student and teacher.
+  let loaded: Promise<Dataset> | undefined;
+  const teacherData = () => (loaded ??= datasetFor(t.meta, {}, 'distill'));
+  const dataset = opts.pairWeight > 0 ? await teacherData() : undefined;
   const data = dataset ? trainData(dataset, 'train', student.spec.event) : undefined;
   await loadBackends(opts.engine);
   const gradients = await openGradients(opts.engine);
@@ -241,7 +244,7 @@ async function lockedDistill(
   const elapsed = (performance.now() - started) / 1000;
   const metrics: DistillMetrics = {
     kl: await klToTeacher(opts.engine, student, t.flow, opts.klSamples, opts.seed + 1),
-    test: { student: await testNll(student, opts.engine, t.meta, opts.testExamples), teacher: await testNll(t.flow, opts.engine, t.meta, opts.testExamples) },
+    test: { student: await testNll(student, opts.engine, await teacherData(), opts.testExamples), teacher: await testNll(t.flow, opts.engine, await teacherData(), opts.testExamples) },
     samplingMs: { engine: opts.engine, student: await samplingMs(student, opts.engine, [1, 64]), teacher: await samplingMs(t.flow, opts.engine, [1, 64]) },
   };
   await runner.saveRunMetrics(dir, session, result, elapsed, { ...metrics }, { kind: 'distill-eval', ...metrics });
