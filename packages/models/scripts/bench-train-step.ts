@@ -13,11 +13,8 @@
 import { LOSS_OUTPUTS, Rng, createFlow, densityLossGraph, openGradients, trainableParams } from '@bijective/core';
 import { loadBackends } from '../src/engines.js';
 import { presets } from '../src/presets/registry.js';
+import { arg } from './args.js';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
 const presetName = arg('preset', 'glow-fmnist-small');
 const engines = arg('engines', 'ort-node-cpu,tfjs-wasm').split(',');
 const batch = Number(arg('batch', '64'));

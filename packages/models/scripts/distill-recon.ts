@@ -14,13 +14,8 @@ import { PNG } from 'pngjs';
 import { datasetFor, type TrainMeta } from '../src/cli/common.js';
 import { gatherExamples } from '../src/datasets/batches.js';
 import { loadBackends, openRuntime } from '../src/engines.js';
+import { arg } from './args.js';
 
-function arg(name: string, def?: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i >= 0 && process.argv[i + 1]) return process.argv[i + 1]!;
-  if (def === undefined) throw new Error(`distill-recon: pass --${name}`);
-  return def;
-}
 const engine = arg('engine', 'ort-node-cpu');
 const n = Number(arg('n', '16'));
 await loadBackends(engine);

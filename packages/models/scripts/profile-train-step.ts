@@ -12,11 +12,8 @@ import { LOSS_OUTPUTS, Rng, createFlow, densityLossGraph, runGraph, trainablePar
 import { exportGradientModel } from '@bijective/backend-onnx';
 import * as ort from 'onnxruntime-node';
 import { presets } from '../src/presets/registry.js';
+import { arg } from './args.js';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
 const preset = presets[arg('preset', 'glow-fmnist-small')]!;
 const batch = Number(arg('batch', '64'));
 const steps = Number(arg('steps', '5'));
