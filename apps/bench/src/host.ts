@@ -119,7 +119,7 @@ class Training {
   }
 
   private async compiled(): Promise<GradientProgram> {
-    return (this.program ??= await this.engine.compile(densityLossGraph(this.flow), { loss: LOSS_OUTPUTS.loss, wrt: this.names }));
+    return (this.program ??= await this.engine.compile(densityLossGraph(this.flow), { loss: LOSS_OUTPUTS.loss, wrt: this.names, meanOverBatch: true }));
   }
 
   /**

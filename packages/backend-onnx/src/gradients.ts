@@ -166,6 +166,65 @@ export function exportGradientModel(graph: Graph, options: GradientOptions): Gra
 
 const toF32 = (data: Float32Array | Float64Array): Float32Array => (data instanceof Float32Array ? data : Float32Array.from(data));
 
+/** A float32 tensor as plain data (an ONNX Runtime tensor's contents, sliceable and sendable to a worker). */
+export interface PlainTensor {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+}
+
+/**
+ * The feeds of one gradient-model run, as plain tensors: `batch` (the graph inputs, leading axis
+ * the batch) and `shared` (the parameters, and the parameter-only values folded per step in
+ * float64 on the host). Checks that every input and parameter is given with its size.
+ */
+export function gradientFeeds(
+  engine: string,
+  model: GradientModel,
+  paramShapes: Readonly<Record<string, readonly (number | string)[]>>,
+  inputs: Readonly<Record<string, Tensor>>,
+  params: Readonly<Record<string, Float32Array>>,
+): { batch: Record<string, PlainTensor>; shared: Record<string, PlainTensor> } {
+  const batch: Record<string, PlainTensor> = {};
+  for (const [gName, onnxName] of Object.entries(model.dataInputs)) {
+    const t: Tensor | undefined = inputs[gName];
+    if (!t) throw new Error(`${engine} gradients: input '${gName}' was not given; inputs: ${Object.keys(model.dataInputs).join(', ')}`);
+    batch[onnxName] = { data: toF32(t.data), dims: t.shape };
+  }
+  const refParams: Record<string, RefTensor> = {};
+  for (const [name, shape] of Object.entries(paramShapes)) {
+    const p = params[name];
+    const size = (shape as number[]).reduce((a, b) => a * b, 1);
+    if (!p) throw new Error(`${engine} gradients: parameter '${name}' [${shape.join(', ')}] was not given`);
+    if (p.length !== size) throw new Error(`${engine} gradients: parameter '${name}' has ${p.length} values, expected ${size} for [${shape.join(', ')}]`);
+    refParams[name] = { data: p as unknown as Float64Array, shape: shape as number[] };
+  }
+  const shared: Record<string, PlainTensor> = {};
+  for (const [onnxName, pName] of Object.entries(model.paramInputs)) shared[onnxName] = { data: params[pName]!, dims: paramShapes[pName] as number[] };
+  if (Object.keys(model.computedInputs).length > 0) {
+    const wide = Object.fromEntries(Object.entries(refParams).map(([k, v]) => [k, { data: Float64Array.from(v.data), shape: v.shape }]));
+    const values = runGraph(model.paramOnlyGraph, { params: wide, inputs: {}, batch: 1 });
+    for (const [onnxName, out] of Object.entries(model.computedInputs)) {
+      const v = values[out]!;
+      shared[onnxName] = { data: Float32Array.from(v.data), dims: v.shape };
+    }
+  }
+  return { batch, shared };
+}
+
+/** Loss, kept outputs and gradients from a run's float32 outputs (by ONNX name). */
+export function gradientResult(engine: string, model: GradientModel, out: Readonly<Record<string, { type: string; data: unknown } | undefined>>) {
+  const data = (name: string) => {
+    const t = out[name];
+    if (!t || t.type !== 'float32') throw new Error(`${engine} gradients: ONNX Runtime returned no float32 output '${name}'`);
+    return t.data as Float32Array;
+  };
+  return {
+    loss: data(model.outputs.loss)[0]!,
+    outputs: Object.fromEntries(Object.entries(model.outputs.kept).map(([k, n]) => [k, data(n)])),
+    grads: Object.fromEntries(Object.entries(model.outputs.grads).map(([p, n]) => [p, data(n)])),
+  };
+}
+
 /**
  * A {@link GradientEngine} on one ONNX Runtime engine: `compile` exports the gradient model and
  * opens one session; `run` folds the parameter-only values in float64, feeds batch and
@@ -182,45 +241,14 @@ export function ortGradientEngine(ort: OrtModule, engine: OrtEngine, sessionOpti
       } catch (e) {
         throw new Error(`${engine}: ONNX Runtime could not load the gradient model: ${(e as Error).message}`);
       }
-      const paramShapes = graph.params;
       return {
         engine,
         async run(inputs, params) {
           if (!session) throw new Error(`${engine} gradients: run after dispose`);
+          const { batch, shared } = gradientFeeds(engine, model, graph.params, inputs, params);
           const feeds: Record<string, OrtTensor> = {};
-          for (const [gName, onnxName] of Object.entries(model.dataInputs)) {
-            const t: Tensor | undefined = inputs[gName];
-            if (!t) throw new Error(`${engine} gradients: input '${gName}' was not given; inputs: ${Object.keys(model.dataInputs).join(', ')}`);
-            feeds[onnxName] = new ort.Tensor('float32', toF32(t.data), t.shape);
-          }
-          const refParams: Record<string, RefTensor> = {};
-          for (const [name, shape] of Object.entries(paramShapes)) {
-            const p = params[name];
-            const size = (shape as number[]).reduce((a, b) => a * b, 1);
-            if (!p) throw new Error(`${engine} gradients: parameter '${name}' [${shape.join(', ')}] was not given`);
-            if (p.length !== size) throw new Error(`${engine} gradients: parameter '${name}' has ${p.length} values, expected ${size} for [${shape.join(', ')}]`);
-            refParams[name] = { data: p as unknown as Float64Array, shape: shape as number[] };
-          }
-          for (const [onnxName, pName] of Object.entries(model.paramInputs)) feeds[onnxName] = new ort.Tensor('float32', params[pName]!, paramShapes[pName] as number[]);
-          if (Object.keys(model.computedInputs).length > 0) {
-            const wide = Object.fromEntries(Object.entries(refParams).map(([k, v]) => [k, { data: Float64Array.from(v.data), shape: v.shape }]));
-            const values = runGraph(model.paramOnlyGraph, { params: wide, inputs: {}, batch: 1 });
-            for (const [onnxName, out] of Object.entries(model.computedInputs)) {
-              const v = values[out]!;
-              feeds[onnxName] = new ort.Tensor('float32', Float32Array.from(v.data), v.shape);
-            }
-          }
-          const out = await session.run(feeds);
-          const data = (name: string) => {
-            const t = out[name];
-            if (!t || t.type !== 'float32') throw new Error(`${engine} gradients: ONNX Runtime returned no float32 output '${name}'`);
-            return t.data as Float32Array;
-          };
-          return {
-            loss: data(model.outputs.loss)[0]!,
-            outputs: Object.fromEntries(Object.entries(model.outputs.kept).map(([k, n]) => [k, data(n)])),
-            grads: Object.fromEntries(Object.entries(model.outputs.grads).map(([p, n]) => [p, data(n)])),
-          };
+          for (const [name, t] of [...Object.entries(batch), ...Object.entries(shared)]) feeds[name] = new ort.Tensor('float32', t.data, t.dims);
+          return gradientResult(engine, model, await session.run(feeds));
         },
         async dispose() {
           await session?.release();

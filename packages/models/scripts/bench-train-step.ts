@@ -35,7 +35,7 @@ for (const engine of engines) {
   const x = { data: Float32Array.from({ length: batch * size }, () => rng.uniform()), shape: [batch, ...spec.event] };
   const params = Object.fromEntries(Object.entries(flow.params).map(([n, p]) => [n, Float32Array.from(p.data)]));
   const t0 = performance.now();
-  const program = await (await openGradients(engine)).compile(densityLossGraph(flow), { loss: LOSS_OUTPUTS.loss, wrt: trainableParams(flow) });
+  const program = await (await openGradients(engine)).compile(densityLossGraph(flow), { loss: LOSS_OUTPUTS.loss, wrt: trainableParams(flow), meanOverBatch: true });
   const compileMs = performance.now() - t0;
   const times: number[] = [];
   let loss = NaN;

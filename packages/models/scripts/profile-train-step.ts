@@ -3,7 +3,9 @@
  * profiler), summed by op type and listed by node: where a step's time goes.
  *
  *   node --conditions=@bijective/source --import tsx scripts/profile-train-step.ts \
- *     [--preset glow-fmnist-small] [--batch 64] [--steps 5] [--top 25]
+ *     [--preset glow-fmnist-small] [--batch 64] [--steps 5] [--top 25] [--threads cores]
+ *
+ * `--threads 1 --batch 32` profiles what one worker of data-parallel training runs on 2 cores.
  */
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -18,6 +20,7 @@ const preset = presets[arg('preset', 'glow-fmnist-small')]!;
 const batch = Number(arg('batch', '64'));
 const steps = Number(arg('steps', '5'));
 const top = Number(arg('top', '25'));
+const threads = Number(arg('threads', String(availableParallelism())));
 const spec = preset.spec();
 const flow = createFlow(spec, { seed: 0 });
 const graph = densityLossGraph(flow);
@@ -25,7 +28,7 @@ const model = exportGradientModel(graph, { loss: LOSS_OUTPUTS.loss, wrt: trainab
 const prefix = join(tmpdir(), `bijective-profile-${process.pid}`);
 const session = await ort.InferenceSession.create(model.bytes, {
   graphOptimizationLevel: 'all',
-  intraOpNumThreads: availableParallelism(),
+  intraOpNumThreads: threads,
   executionMode: 'sequential',
   enableProfiling: true,
   profileFilePrefix: prefix,

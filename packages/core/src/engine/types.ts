@@ -48,6 +48,15 @@ export interface GradientOptions {
   readonly wrt: readonly string[];
   /** Further outputs of the graph to return (forward values), e.g. `logProb`. */
   readonly outputs?: readonly string[];
+  /**
+   * The loss is a mean over the batch of per-example terms (plus terms of the parameters
+   * alone), every graph input carries the batch on its leading axis, and nothing else couples
+   * the examples: an engine may then evaluate it on slices of the batch and average loss and
+   * gradients weighted by slice size (data parallelism). The trainer's and distillation's
+   * objectives say so; a data-dependent initialisation (batch statistics) must not. Not
+   * allowed with `outputs`.
+   */
+  readonly meanOverBatch?: boolean;
 }
 
 /** What an engine that trains provides to core's trainer: gradients of a loss graph. */

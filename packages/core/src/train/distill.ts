@@ -82,7 +82,7 @@ export async function distillFlow(engine: GradientEngine, student: Flow, teacher
   const metricOf = (loss: number): Metric => ({ name: 'natsPerDim', value: natsPerDim(loss, student.dim) });
   let program: GradientProgram | undefined;
   try {
-    program = await engine.compile(graph, { loss: DISTILL_OUTPUTS.loss, wrt: trainableParams(student) });
+    program = await engine.compile(graph, { loss: DISTILL_OUTPUTS.loss, wrt: trainableParams(student), meanOverBatch: true });
     const { state: end, recent, stopped } = await runLoop(
       {
         flow: student,

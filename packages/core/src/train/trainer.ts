@@ -132,9 +132,9 @@ export async function trainFlow(engine: GradientEngine, flow: Flow, data: TrainD
   let program: GradientProgram | undefined;
   let evalProgram: GradientProgram | undefined;
   try {
-    program = await engine.compile(graph, { loss: LOSS_OUTPUTS.loss, wrt });
+    program = await engine.compile(graph, { loss: LOSS_OUTPUTS.loss, wrt, meanOverBatch: true });
     const v = options.validation;
-    if (v) evalProgram = await engine.compile(graph, { loss: LOSS_OUTPUTS.loss, wrt: [] });
+    if (v) evalProgram = await engine.compile(graph, { loss: LOSS_OUTPUTS.loss, wrt: [], meanOverBatch: true });
     const evaluate = async (): Promise<{ loss: number; metric: Metric | undefined; examples: number }> => {
       const vb = new Batcher(v!, event, state.batchSize, state.seed, bins);
       let total = 0;
