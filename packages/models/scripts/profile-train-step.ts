@@ -74,5 +74,17 @@ for (const n of byNode.values()) {
   e.count += 1;
   byKind.set(k, e);
 }
+// Kernels whose outputs hold under 4096 values: parameter-sized work, where a kernel's fixed cost dominates.
+let smallUs = 0;
+let smallCount = 0;
+for (const n of byNode.values()) {
+  const out = JSON.parse(n.shapes.split(' -> ')[1] ?? '[]') as Record<string, number[]>[];
+  const values = out.reduce((a, o) => a + Object.values(o).reduce((b, dims) => b + dims.reduce((c, d) => c * d, 1), 0), 0);
+  if (values < 4096) {
+    smallUs += n.us;
+    smallCount++;
+  }
+}
+console.log(`--- small kernels (outputs < 4096 values): ${smallCount} per step, ${(smallUs / steps / 1000).toFixed(1)} ms`);
 console.log('--- op and shapes');
 for (const [k, e] of [...byKind].sort((a, b) => b[1].us - a[1].us).slice(0, top)) console.log(`${(e.us / steps / 1000).toFixed(2).padStart(7)} ms ${String(e.count).padStart(4)}x ${k.slice(0, 220)}`);
