@@ -81,16 +81,6 @@ function reshapeTarget(shape: Shape): number[] {
 /** A `constant` node holding the single value 0 (a rank-0 or all-ones shape). */
 const isScalarZero = (node: Node): boolean => node.op === 'constant' && node.attrs.values.length === 1 && node.attrs.values[0] === 0;
 
-/** A Slice end past any axis (ONNX clamps it to the axis' length). */
-const PAST_END = 2 ** 31 - 1;
-
-/**
- * The Slice end of a window starting at `start` along an axis padded for a kernel of size k:
- * it ends k − 1 − start before the padded edge (counted from the edge, the Slice holds for any
- * spatial size: `conv2d`'s shifted blocks).
- */
-const windowEnd = (k: number, start: number): number => (start === k - 1 ? PAST_END : start - (k - 1));
-
 /**
  * A variadic ONNX op (Concat, Sum) over many values, as a tree of ops of at most
  * {@link MAX_VARIADIC} inputs each (one value is itself). onnxruntime-web's WebGPU kernels bind
@@ -173,35 +163,33 @@ function conv2dWeightGrad(node: NodeOf<'conv2dWeightGrad'>, x: string, dy: strin
 /**
  * `conv2d` in ONNX, with `bias` (a `[Cout, 1, 1]` value) added when the emitter fused the
  * `add` that follows it. A kernel larger than 1×1 with few output channels (a conditioner's last
- * conv, 64 → 4, and the input gradient of its first, 64 → 2) becomes one 1×1 Conv to kh·kw·Cout
- * channels, one block per kernel offset, whose blocks are shifted into place and summed:
- * y[n, co, p, q] = Σ_ij Z_ij[n, co, p + i, q + j] with Z the padded 1×1 output. ORT's CPU Conv
- * computes channels in blocks of 8 or 16 (NCHWc), so a 4-channel 3×3 Conv does 2-4× the work;
- * the 1×1 form measured a training step of glow-fmnist-small (batch 64, onnxruntime-node, 2
- * threads) 170 → 156 ms. The same im2col form for few *input* channels (2 → 64) measured no
- * faster, so other convs stay one Conv.
+ * conv, 64 → 4, and the input gradient of its first, 64 → 2) is emitted as the ConvTranspose
+ * that equals it: conv(x, w, pads p) = convTranspose(x, w', pads k − 1 − p) with
+ * w'[ci, co, i, j] = w[co, ci, k_h − 1 − i, k_w − 1 − j]. ORT computes a ConvTranspose as one
+ * GEMM to Cout·kh·kw columns per image and a col2im that adds the kernel offsets into place,
+ * where its direct Conv of 4 output channels does 2–4× the work (it computes channels in blocks
+ * of 8 or 16) and the earlier form of this lowering, a 1×1 Conv to kh·kw·Cout padded channels
+ * whose blocks 9 Slices shifted and a Sum added, moved the data twice more. Single-threaded
+ * (one worker of a data-parallel training step), batch 32, ms per conv (direct / 1×1 form /
+ * ConvTranspose): 64 → 4 at 14×14 2.20 / 0.79 / 0.54, 64 → 2 2.17 / 0.54 / 0.32, 64 → 8 at 7×7
+ * 0.98 / 0.59 / 0.34; on 2 threads at batch 64 the last two are about even. The same im2col
+ * idea for few *input* channels (2 → 64) measured no faster, so other convs stay one Conv, as do
+ * pads of the kernel's size or more (no ConvTranspose equals them).
  */
 function conv2d(node: NodeOf<'conv2d'>, x: string, w: string, ctx: OnnxBuildContext, bias?: string): string {
   const g = ctx.graph;
   const cout = node.shape[1] as number;
   const [, cin, kh, kw] = ctx.shape(node.inputs[1]!) as [number, number, number, number];
-  if (kh * kw === 1 || cout * 4 > cin) {
-    const b = bias === undefined ? [] : [g.op('Reshape', [bias, ctx.ints([cout])])];
-    return g.op('Conv', [x, w, ...b], { pads: node.attrs.pads, strides: [1, 1], dilations: [1, 1] });
+  const [t, l, b, r] = node.attrs.pads;
+  const tPads = [kh - 1 - t!, kw - 1 - l!, kh - 1 - b!, kw - 1 - r!];
+  const biasInput = bias === undefined ? [] : [g.op('Reshape', [bias, ctx.ints([cout])])];
+  if (kh * kw === 1 || cout * 4 > cin || tPads.some((p) => p < 0)) {
+    return g.op('Conv', [x, w, ...biasInput], { pads: node.attrs.pads, strides: [1, 1], dilations: [1, 1] });
   }
-  // w [Cout, Cin, kh, kw] → [kh·kw·Cout, Cin, 1, 1], offset-major.
-  const w1 = g.op('Reshape', [g.op('Transpose', [w], { perm: [2, 3, 0, 1] }), ctx.ints([kh * kw * cout, cin, 1, 1])]);
-  // The 1×1 Conv's own pads give the zero border (a separate Pad measured 10 ms per step).
-  const z = g.op('Conv', [x, w1], { pads: node.attrs.pads, strides: [1, 1], dilations: [1, 1] });
-  const parts: string[] = [];
-  for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) {
-      const k = i * kw + j;
-      parts.push(g.op('Slice', [z, ctx.ints([k * cout, i, j]), ctx.ints([(k + 1) * cout, windowEnd(kh, i), windowEnd(kw, j)]), ctx.ints([1, 2, 3])]));
-    }
-  }
-  // Sum broadcasts: the bias [Cout, 1, 1] joins the offsets' blocks.
-  return variadic(g, 'Sum', bias === undefined ? parts : [...parts, bias]);
+  // w [Cout, Cin, kh, kw] flipped in both spatial axes and transposed to [Cin, Cout, kh, kw].
+  const flipped = g.op('Slice', [w, ctx.ints([-1, -1]), ctx.ints([-(kh + 1), -(kw + 1)]), ctx.ints([2, 3]), ctx.ints([-1, -1])]);
+  const wT = g.op('Transpose', [flipped], { perm: [1, 0, 2, 3] });
+  return g.op('ConvTranspose', [x, wT, ...biasInput], { pads: tPads, strides: [1, 1], dilations: [1, 1] });
 }
 
 /**

@@ -255,14 +255,17 @@ describe('fusions', () => {
     expect(nodes.filter((n) => n.opType === 'ReduceSum')).toHaveLength(2);
   });
 
-  test('a conv2d whose one consumer adds a [Cout, 1, 1] bias becomes one Conv (or Sum) with the bias; a shared conv2d keeps its Add', () => {
+  test('a conv2d whose one consumer adds a [Cout, 1, 1] bias becomes one Conv (or ConvTranspose) with the bias; a shared conv2d keeps its Add', () => {
     const { graph, params } = build(cases.find((c) => c.name.startsWith('conv2d + bias'))!);
     const nodes = onnx.ModelProto.decode(graphModel(graph, params)).graph!.node!;
     const producer = new Map(nodes.flatMap((n) => n.output!.map((o) => [o, n] as const)));
     const convs = nodes.filter((n) => n.opType === 'Conv');
     // 'fused' (3×3, 4 outputs): a Conv with a bias; 'fusedFewOut' (2 outputs of 8 channels): the
-    // 1×1 Conv to 18 channels whose shifted blocks and the bias are summed; 'shared': no bias.
-    expect(convs.map((n) => n.input!.length).sort()).toEqual([2, 2, 3]);
+    // equal ConvTranspose, with the bias; 'shared': a Conv without bias.
+    expect(convs.map((n) => n.input!.length).sort()).toEqual([2, 3]);
+    const transposed = nodes.filter((n) => n.opType === 'ConvTranspose');
+    expect(transposed.map((n) => n.input!.length)).toEqual([3]);
+    expect(nodes.filter((n) => n.opType === 'Slice' || n.opType === 'Sum')).toHaveLength(1); // the weight's flip
     const adds = nodes.filter((n) => n.opType === 'Add');
     expect(adds).toHaveLength(1);
     expect(adds[0]!.input!.some((i) => producer.get(i)?.opType === 'Conv')).toBe(true);
