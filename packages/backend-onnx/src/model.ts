@@ -19,9 +19,9 @@ export const DataType = onnx.TensorProto.DataType;
 export type DataTypeCode = onnx.TensorProto.DataType;
 export const AttrType = onnx.AttributeProto.AttributeType;
 
-export type AttrValue = number | number[] | string | onnx.IGraphProto | { floats: number[] };
+export type AttrValue = number | number[] | string | onnx.IGraphProto | { floats: number[] } | { float: number };
 
-/** An attribute from a plain value: integers and integer lists become INT(S), strings STRING, graphs GRAPH. */
+/** An attribute from a plain value: integers and integer lists become INT(S), strings STRING, graphs GRAPH, `{ float }` FLOAT. */
 export function attribute(name: string, value: AttrValue): onnx.IAttributeProto {
   if (typeof value === 'number') {
     return Number.isInteger(value) ? { name, type: AttrType.INT, i: value } : { name, type: AttrType.FLOAT, f: value };
@@ -29,6 +29,8 @@ export function attribute(name: string, value: AttrValue): onnx.IAttributeProto 
   if (typeof value === 'string') return { name, type: AttrType.STRING, s: new TextEncoder().encode(value) };
   if (Array.isArray(value)) return { name, type: AttrType.INTS, ints: value };
   if ('floats' in value) return { name, type: AttrType.FLOATS, floats: value.floats };
+  // A float whose value is an integer (a plain number would become an INT).
+  if ('float' in value) return { name, type: AttrType.FLOAT, f: value.float };
   return { name, type: AttrType.GRAPH, g: value };
 }
 

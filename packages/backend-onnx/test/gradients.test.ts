@@ -105,7 +105,7 @@ describe('ORT gradient model', () => {
     }
   });
 
-  it('selects gradient masks by multiplication: no Where with a zero branch, each ReLU mask a Clip of the output (no Less, no Cast)', () => {
+  it('selects gradient masks by multiplication: no Where with a zero branch, each ReLU mask a HardSigmoid of the output (no Less, no Cast)', () => {
     const flow = caseFlow(flowCases().find((k) => k.name === 'flow/realnvp-image')!);
     const graph = densityLossGraph(flow);
     const nodes = onnx.ModelProto.decode(exportGradientModel(graph, { loss: 'loss', wrt: Object.keys(graph.params) }).bytes).graph!.node!;
@@ -113,12 +113,12 @@ describe('ORT gradient model', () => {
     expect(relus).toBeGreaterThan(0);
     // The one Where left is abs's where(x ≥ 0, dy, −dy) (the logit's |·|), no scalar branch.
     expect(nodes.filter((n) => n.opType === 'Where')).toHaveLength(1);
-    expect(nodes.filter((n) => n.opType === 'Clip')).toHaveLength(relus);
+    expect(nodes.filter((n) => n.opType === 'HardSigmoid')).toHaveLength(relus);
     expect(nodes.filter((n) => n.opType === 'Less' || n.opType === 'Cast')).toHaveLength(0);
     // Values: the flow cases above compare this model's gradients with the reference.
   });
 
-  it('the ReLU mask clip(y · 2^126, 0, 1) passes dy whole for every normal y > 0, blocks it at 0, and only scales it for denormal y', async () => {
+  it('the ReLU mask HardSigmoid(y; α = 2^126) = clip(y · 2^126, 0, 1) passes dy whole for every normal y > 0, blocks it at 0, and only scales it for denormal y', async () => {
     const g = new GraphBuilder();
     const x = g.input('x', ['N', 4]);
     const dy = g.input('dy', ['N', 4]);
@@ -126,7 +126,7 @@ describe('ORT gradient model', () => {
     g.output('dx', g.where(g.less(g.scalar(0), y), dy, g.scalar(0)));
     const graph = g.build();
     const bytes = encodeModel(lowerGraph(graph, {}, { inputs: { x: 'x', dy: 'dy' }, outputs: { dx: 'dx' } }, { maskedSelect: true }).graph, { producerVersion: 'test' });
-    expect(onnx.ModelProto.decode(bytes).graph!.node!.map((n) => n.opType)).toEqual(['Relu', 'Mul', 'Clip', 'Mul', 'Identity']);
+    expect(onnx.ModelProto.decode(bytes).graph!.node!.map((n) => n.opType)).toEqual(['Relu', 'HardSigmoid', 'Mul', 'Identity']);
     const session = await ORT['ort-node-cpu'].InferenceSession.create(bytes);
     const t = (d: number[]) => new ORT['ort-node-cpu'].Tensor('float32', Float32Array.from(d), [2, 4]);
     const minNormal = 2 ** -126;
