@@ -9,7 +9,7 @@ import { cannotTrain, jobFor } from '../src/jobs.js';
 import { silentLog } from '../src/terminal.js';
 import { validateResults } from '../src/validate.js';
 import { RESULTS_SCHEMA, type BenchResults } from '../src/results.js';
-import { loadWorkload, planCheck, trainFlops, type Workload } from '../src/workload.js';
+import { KINK_PROBE, loadWorkload, planCheck, smoothAt, trainFlops, type Workload } from '../src/workload.js';
 
 /**
  * The train task without worker processes: the same job, host loop and collector the bench
@@ -84,6 +84,19 @@ async function runTrainCells(w: Workload, engines: Record<string, GradientEngine
   }
   return { plan, check, collector };
 }
+
+describe('the kink probe of the check batch', () => {
+  it('accepts reference gradients at x ± δ that agree within the check tolerance, and rejects a jump like a ReLU kink', () => {
+    const g = Float64Array.from([-2.7308354, 814.1, 3.5, 0]);
+    // float32-sized noise on every entry: smooth.
+    expect(smoothAt(g, Float64Array.from(g, (v) => v * (1 + 1e-6) + 1e-5))).toBe(true);
+    // glow-fmnist-small's shipped weights of 2026-12-08: one entry −2.7308 → −2.1574 across 1e-7.
+    const kinked = Float64Array.from(g);
+    kinked[0] = -2.1574035;
+    expect(smoothAt(g, kinked)).toBe(false);
+    expect(KINK_PROBE).toBeLessThan(1e-5);
+  });
+});
 
 describe('train cells (realnvp-2d, batch 16)', () => {
   let w: Workload;
