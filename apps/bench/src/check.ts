@@ -28,6 +28,13 @@ export interface TrainReference {
   params: readonly { name: string; size: number }[];
 }
 
+/** {@link GRADIENT_TOLERANCE} for gradients `ref`: atol scaled by the largest |entry| (at least 1). */
+export function gradientTolerance(ref: ArrayLike<number>): Tolerance {
+  let scale = 1;
+  for (let i = 0; i < ref.length; i++) scale = Math.max(scale, Math.abs(ref[i]!));
+  return { rtol: GRADIENT_TOLERANCE.rtol, atol: GRADIENT_TOLERANCE.atolScale * scale };
+}
+
 /**
  * Compares an engine's training step on the check batch with the float64 reference: `actual`
  * is `[loss, ...gradients]` (every trainable parameter's, in `ref.params` order). The loss must
@@ -40,9 +47,7 @@ export function compareTrain(
   ref: TrainReference,
   compared: string,
 ): CheckResult {
-  let scale = 1;
-  for (const g of ref.grads) scale = Math.max(scale, Math.abs(g));
-  const tolerance: Tolerance = { rtol: GRADIENT_TOLERANCE.rtol, atol: GRADIENT_TOLERANCE.atolScale * scale };
+  const tolerance = gradientTolerance(ref.grads);
   const how = { compared, tolerance };
   const expectedLength = 1 + ref.grads.length;
   if (actual.length !== expectedLength) return compareWithReference(base, actual, Float64Array.of(ref.loss, ...ref.grads), how);

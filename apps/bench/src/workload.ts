@@ -18,8 +18,9 @@ import {
   type Tensor,
 } from '@bijective/core';
 import { getPreset, listShippedCheckpoints, shippedCheckpoint } from '@bijective/models/node';
+import { worstMismatch } from '@bijective/core/testing';
 import { checksum, makeInput, type InputDomain } from './inputs.js';
-import { GRADIENT_TOLERANCE, type TrainReference } from './check.js';
+import { gradientTolerance, type TrainReference } from './check.js';
 import type { InferenceTask, PresetResult, Task } from './results.js';
 
 /** A preset ready to bench: its flow (trained weights when shipped), what the report says about it, and the weights as bytes for pages. */
@@ -148,12 +149,6 @@ export async function planCheck(w: Workload, task: Task, maxBatch: number, seed:
   };
 }
 
-/**
- * The train check: core's reference GradientEngine (the float64 interpreter on core's gradient
- * graph) runs the trainer's loss graph on a check batch of data at the preset's weights; every
- * engine must give the same loss and gradients of every trainable parameter. The batch is
- * smaller for heavy graphs, as for the other tasks.
- */
 /** Step of the kink probe: each input value moves by ±this (a few float32 roundings of a pixel). */
 export const KINK_PROBE = 1e-6;
 /** Check batches tried before the probe gives up and keeps the first. */
@@ -169,13 +164,15 @@ export const KINK_ATTEMPTS = 4;
  * next seed's batch is tried.
  */
 export function smoothAt(g1: Float64Array, g2: Float64Array): boolean {
-  let scale = 1;
-  for (const v of g1) scale = Math.max(scale, Math.abs(v));
-  const atol = GRADIENT_TOLERANCE.atolScale * scale;
-  for (let i = 0; i < g1.length; i++) if (!(Math.abs(g1[i]! - g2[i]!) <= atol + GRADIENT_TOLERANCE.rtol * Math.abs(g1[i]!))) return false;
-  return true;
+  return worstMismatch(g2, g1, gradientTolerance(g1)) === undefined;
 }
 
+/**
+ * The train check: core's reference GradientEngine (the float64 interpreter on core's gradient
+ * graph) runs the trainer's loss graph on a check batch of data at the preset's weights; every
+ * engine must give the same loss and gradients of every trainable parameter. The batch is
+ * smaller for heavy graphs, as for the other tasks.
+ */
 async function planTrainCheck(w: Workload, maxBatch: number, seed: number, flopBudget: number): Promise<CheckPlan> {
   const flops = w.info.flops.train ?? trainFlops(w.flow);
   const batch = Math.max(1, Math.min(maxBatch, Math.floor(flopBudget / flops.flops)));
