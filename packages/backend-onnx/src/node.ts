@@ -264,9 +264,9 @@ export async function ortGradients(options: OrtGradientsOptions = {}): Promise<G
   }
   const auto = options.workers === undefined || options.workers === 'auto';
   const workers = auto ? defaultTrainingWorkers() : (options.workers as number);
+  // The given intra-op threads (default: every core) are shared out among the workers.
   const threads = Math.max(1, Math.floor((options.sessionOptions?.intraOpNumThreads ?? availableParallelism()) / Math.max(1, workers)));
   // Spinning threads of one worker would take the core another worker computes on.
-  // The given intra-op threads (default: every core) are shared out among the workers.
   const workerOptions = { ...sessionOptions, intraOpNumThreads: threads, extra: { session: { intra_op: { allow_spinning: '0' } } } };
   return parallelGradientEngine(ort, engine, sessionOptions, { workers, always: !auto, sessionOptions: workerOptions });
 }

@@ -79,6 +79,8 @@ class SessionWorker {
   private readonly worker: Worker;
   private failure: Error | undefined;
   private pending: { resolve: (r: Reply) => void; reject: (e: Error) => void } | undefined;
+  /** The last call's reply, settled either way: what dispose waits for. */
+  private inflight: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly label: string,
@@ -105,8 +107,6 @@ class SessionWorker {
     this.failure ??= e;
     this.settle((p) => p.reject(e));
   }
-
-  private inflight: Promise<unknown> = Promise.resolve();
 
   call(message: unknown): Promise<Reply> {
     if (this.failure) return Promise.reject(this.failure);
