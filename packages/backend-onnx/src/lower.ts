@@ -82,12 +82,12 @@ function reshapeTarget(shape: Shape): number[] {
 const isScalarZero = (node: Node): boolean => node.op === 'constant' && node.attrs.values.length === 1 && node.attrs.values[0] === 0;
 
 /**
- * A variadic ONNX op (Concat, Sum) over many values, as a tree of ops of at most
+ * A variadic ONNX op (Concat, the only one emitted) over many values, as a tree of ops of at most
  * {@link MAX_VARIADIC} inputs each (one value is itself). onnxruntime-web's WebGPU kernels bind
  * every input as a storage buffer, and an op with more inputs than the adapter's per-stage
  * limit (8 with the output on the default limits) computed wrong values (1.30.0).
  */
-function variadic(g: OnnxBuildContext['graph'], op: 'Concat' | 'Sum', xs: string[], attrs: Record<string, number> = {}): string {
+function variadic(g: OnnxBuildContext['graph'], op: 'Concat', xs: string[], attrs: Record<string, number> = {}): string {
   if (xs.length === 1) return xs[0]!;
   if (xs.length <= MAX_VARIADIC) return g.op(op, xs, attrs);
   const groups: string[] = [];
